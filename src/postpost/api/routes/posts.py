@@ -1,0 +1,71 @@
+"""create-post, get-post, list-posts, update-post, delete-post."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from postpost.api.deps import JsonBody, PrincipalDep, SessionDep
+from postpost.api.errors import failure_message
+from postpost.api.schemas import (
+    CreatePostBody, CreatePostReply, ErrorBody, GetPostReply, LimitExceededBody, ListPostsReply,
+    SuccessReply, UpdatePostBody, UpdatePostReply, json_body, responses,
+)
+from postpost.services import listing, posts
+
+router = APIRouter()
+NOT_FOUND = (404, ErrorBody, "`Post group not found` (also for malformed or foreign ids).")
+LIMITS = (403, LimitExceededBody, "Plan limit (LimitExceededError) or access errors.")
+
+
+@router.post(
+    "/create-post", response_model=CreatePostReply, responses=responses(LIMITS),
+    openapi_extra=json_body(CreatePostBody), summary="Create a draft or scheduled post group",
+)
+async def create_post(principal: PrincipalDep, session: SessionDep, body: JsonBody) -> JSONResponse:
+    with failure_message("Failed to create post group"):
+        group_id = await posts.create_post(session, principal, body)
+    return JSONResponse({"success": True, "postGroupId": group_id})
+
+
+@router.get("/get-post/{postGroupId}", response_model=GetPostReply, responses=responses(NOT_FOUND))
+async def get_post(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    with failure_message("Failed to fetch post group"):
+        return JSONResponse(await posts.get_post(session, principal, postGroupId))
+
+
+@router.get("/list-posts", response_model=ListPostsReply, responses=responses())
+async def list_posts(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: str | None = Query(None, description="Page (clamped to ≥ 1)."),
+    limit: str | None = Query(None, description="Page size (default 20, clamped to 1..100)."),
+    status: str | None = Query(None, json_schema_extra={"enum": list(listing.GROUP_STATUSES)}),
+    platform: str | None = Query(None, description="Platform name, e.g. `mastodon`."),
+    sortBy: str | None = Query(None, json_schema_extra={"enum": list(listing.SORT_FIELDS)}),
+    sortOrder: str | None = Query(None, description="`asc` or `desc` (default)."),
+    fromDate: str | None = Query(None),
+    toDate: str | None = Query(None),
+) -> JSONResponse:
+    params: dict[str, Any] = dict(request.query_params)
+    with failure_message("Failed to list posts"):
+        return JSONResponse(await listing.list_posts(session, principal, params))
+
+
+@router.put(
+    "/update-post/{postGroupId}", response_model=UpdatePostReply, responses=responses(LIMITS, NOT_FOUND),
+    openapi_extra=json_body(UpdatePostBody),
+)
+async def update_post(postGroupId: str, principal: PrincipalDep, session: SessionDep, body: JsonBody) -> JSONResponse:
+    with failure_message("Failed to update post"):
+        return JSONResponse(await posts.update_post(session, principal, postGroupId, body))
+
+
+@router.delete("/delete-post/{postGroupId}", response_model=SuccessReply, responses=responses(NOT_FOUND))
+async def delete_post(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+    with failure_message("Failed to delete post group"):
+        await posts.delete_post(session, principal, postGroupId)
+    return JSONResponse({"success": True})

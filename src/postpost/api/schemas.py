@@ -1,0 +1,167 @@
+"""Pydantic models describing the contract in /openapi.json (bodies are validated by services)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+class LimitExceededBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    error: str
+    code: Literal[
+        "POST_LIMIT_REACHED", "SCHEDULED_POST_LIMIT_REACHED", "SCHEDULE_HORIZON_REACHED",
+        "PLATFORM_NOT_AVAILABLE", "CONNECTIONS_OVER_LIMIT",
+    ]
+    metric: str
+    message: str
+    limit: int | None = None
+    used: int | None = None
+    requested: int | None = None
+    remaining: int | None = None
+    periodStart: str | None = None
+    periodEnd: str | None = None
+    planName: str
+
+
+class CreatePostBody(BaseModel):
+    content: str = Field(description="Post text; must be non-empty after trimming.")
+    platforms: list[str] = Field(description="Compound platform IDs, e.g. `mastodon-109876543210`.")
+    scheduledTime: str | None = Field(None, description="ISO 8601 with zone; omit for a draft.")
+    platformSettings: dict[str, dict[str, Any]] | None = None
+
+
+class CreatePostReply(BaseModel):
+    success: Literal[True]
+    postGroupId: str
+
+
+class PostError(BaseModel):
+    code: str
+    message: str
+    platformStatusCode: int | None = None
+    platformError: str | None = None
+    failedAt: str
+    retryable: bool
+
+
+class PlatformPost(BaseModel):
+    id_: str = Field(alias="_id")
+    platform: str
+    platformId: str
+    content: str
+    status: Literal["draft", "scheduled", "pending", "processing", "published", "failed"]
+    postedId: str | None = None
+    error: PostError | None = None
+
+
+class GetPostReply(BaseModel):
+    success: Literal[True]
+    postGroupId: str
+    status: str
+    processingStatus: Literal["pending", "processing", "finished"]
+    content: str
+    scheduledTime: str | None
+    posts: list[PlatformPost]
+
+
+class UpdatePostBody(BaseModel):
+    status: Literal["draft", "scheduled"] | None = None
+    scheduledTime: str | None = None
+
+
+class UpdatedGroup(BaseModel):
+    id_: str = Field(alias="_id")
+    status: str
+    scheduledTime: str | None = None
+
+
+class UpdatePostReply(BaseModel):
+    success: Literal[True]
+    message: str
+    postGroup: UpdatedGroup
+
+
+class SuccessReply(BaseModel):
+    success: Literal[True]
+
+
+class ListedPlatform(BaseModel):
+    platformId: str
+    platform: str
+    status: str
+
+
+class ListedGroup(BaseModel):
+    postGroupId: str
+    content: str
+    status: str
+    scheduledTime: str | None
+    createdAt: str
+    updatedAt: str
+    platforms: list[ListedPlatform]
+    mediaUrls: list[str]
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    totalItems: int
+    totalPages: int
+    hasNextPage: bool
+    hasPrevPage: bool
+
+
+class ListPostsReply(BaseModel):
+    success: Literal[True]
+    posts: list[ListedGroup]
+    pagination: Pagination
+
+
+class LastError(BaseModel):
+    message: str
+    occurredAt: str
+
+
+class ConnectionEntry(BaseModel):
+    platformId: str
+    username: str | None
+    displayName: str | None
+    profileImageUrl: str | None
+    profileUrl: str | None
+    accessTokenExpiresAt: str | None
+    tokenStatus: Literal["valid", "expiring_soon", "expired", "unknown"]
+    tokenExpiresIn: str | None
+    lastSuccessfulPost: str | None
+    lastError: LastError | None
+
+
+class ConnectionsReply(BaseModel):
+    success: Literal[True]
+    connections: list[ConnectionEntry]
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Invalid input (e.g. `Invalid x-postpost-user-id`)."},
+    401: {"model": ErrorBody, "description": "`API key is required`, `Invalid API key`, `Invalid API key owner`."},
+    403: {"model": ErrorBody, "description": "Access not enabled for the plan, or workspace errors."},
+    500: {"model": ErrorBody, "description": "Unexpected failure."},
+}
+
+
+def responses(*extra: tuple[int, type[BaseModel], str]) -> dict[int | str, dict[str, Any]]:
+    """The AUTH error block plus route-specific responses."""
+    merged = dict(AUTH_ERRORS)
+    for status, model, description in extra:
+        merged[status] = {"model": model, "description": description}
+    return merged
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """openapi_extra documenting a JSON request body that the service validates itself."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}

@@ -1,0 +1,234 @@
+"""The schema: every table the service holds. Tenancy is `user_id` on every owned row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from postpost.db.types import UTCDateTime
+from postpost.ids import new_id, utcnow
+
+ID = String(24)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for all postpost tables."""
+
+
+class Plan(Base):
+    """A plan and its entitlements (data, not code: see services/plans.py for the keys)."""
+
+    __tablename__ = "plans"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    entitlements: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class User(Base):
+    """An account. Managed (workspace) users point at their owner through `parent_user_id`."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    parent_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    plan_key: Mapped[str] = mapped_column(ForeignKey("plans.key"), default="starter")
+    entitlements: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    workspaces_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    daily_posts_left: Mapped[int] = mapped_column(Integer, default=100)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only its clear prefix and a keyed hash are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="Default")
+    key_prefix: Mapped[str] = mapped_column(String(64), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Connection(Base):
+    """A connected social account. `secrets` holds encrypted tokens/passwords."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("user_id", "platform", "account_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    profile_image_url: Mapped[str | None] = mapped_column(Text)
+    profile_url: Mapped[str | None] = mapped_column(Text)
+    base_url: Mapped[str | None] = mapped_column(Text)
+    is_sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    secrets: Mapped[str | None] = mapped_column(Text)
+    access_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    last_successful_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def compound_id(self) -> str:
+        return f"{self.platform}-{self.account_id}"
+
+
+class PostGroup(Base):
+    """What a client created: one content for one or more connected accounts."""
+
+    __tablename__ = "post_groups"
+    __table_args__ = (
+        Index("ix_post_groups_user_created", "user_id", "created_at"),
+        Index("ix_post_groups_user_scheduled", "user_id", "scheduled_time"),
+        Index("ix_post_groups_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(Text)
+    platforms: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(24))
+    processing_status: Mapped[str] = mapped_column(String(16), default="pending")
+    scheduled_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    platform_settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Post(Base):
+    """One platform post (or one part of a thread): the unit the engine claims and publishes.
+
+    The posts table is the queue: `status` + `due_at` say when a worker may claim the row,
+    `lease_token`/`lease_expires_at` who holds it. Thread parts share `head_post_id`.
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_due", "status", "due_at"),
+        Index("ix_posts_lease", "lease_expires_at"),
+        Index("ix_posts_group", "group_id", "thread_index"),
+        Index("ix_posts_connection", "connection_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    group_id: Mapped[str] = mapped_column(ForeignKey("post_groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    connection_id: Mapped[str | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    thread_index: Mapped[int] = mapped_column(Integer, default=0)
+    head_post_id: Mapped[str | None] = mapped_column(ID)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(64), default=lambda: new_id() + new_id()[16:])
+    may_have_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted_id: Mapped[str | None] = mapped_column(Text)
+    posted_url: Mapped[str | None] = mapped_column(Text)
+    remote_ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Media(Base):
+    """A file attached to a post group (uploaded through a signed URL)."""
+
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    group_id: Mapped[str] = mapped_column(ForeignKey("post_groups.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(8))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    file_name: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostLog(Base):
+    """One event in a post group's publishing timeline (the post-logs endpoint)."""
+
+    __tablename__ = "post_logs"
+    __table_args__ = (Index("ix_post_logs_group", "group_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    group_id: Mapped[str] = mapped_column(ForeignKey("post_groups.id", ondelete="CASCADE"))
+    post_id: Mapped[str | None] = mapped_column(ID)
+    platform: Mapped[str | None] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(24))
+    error: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    retry_count: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Webhook(Base):
+    """A user's webhook subscription; the secret is stored encrypted."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Base):
+    """Transactional outbox row: one event to deliver to one webhook, claimed like a post."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

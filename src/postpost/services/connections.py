@@ -1,0 +1,148 @@
+"""Connected social accounts: listing (with token health), adding, resolving platform IDs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postpost.db.models import Connection
+from postpost.errors import Conflict, InvalidInput, NotFound
+from postpost.ids import iso, utcnow
+from postpost.security import SecretBox
+
+PLATFORMS = (
+    "twitter", "linkedin", "instagram", "threads", "tiktok",
+    "youtube", "facebook", "bluesky", "mastodon", "telegram",
+)
+EXPIRING_SOON = timedelta(days=7)
+
+
+def split_platform_id(compound: str) -> tuple[str, str]:
+    """`telegram--100123` → (`telegram`, `-100123`): split on the first dash."""
+    platform, _, raw = compound.partition("-")
+    return platform, raw
+
+
+def token_status(expires_at: datetime | None, now: datetime) -> str:
+    if expires_at is None:
+        return "unknown"
+    left = expires_at - now
+    if left <= timedelta(0):
+        return "expired"
+    return "expiring_soon" if left < EXPIRING_SOON else "valid"
+
+
+def token_expires_in(expires_at: datetime | None, now: datetime) -> str | None:
+    """`7d 3h`, `5h`, `< 1h`, `expired`, or None when the token never expires."""
+    if expires_at is None:
+        return None
+    seconds = int((expires_at - now).total_seconds())
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86400)
+    hours = rest // 3600
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h" if hours else "< 1h"
+
+
+def last_error_view(connection: Connection) -> dict[str, Any] | None:
+    return dict(connection.last_error) if connection.last_error else None
+
+
+def connection_view(connection: Connection, now: datetime) -> dict[str, Any]:
+    """The platform-connections entry: never any secret."""
+    return {
+        "platformId": connection.compound_id,
+        "username": connection.username,
+        "displayName": connection.display_name,
+        "profileImageUrl": connection.profile_image_url,
+        "profileUrl": connection.profile_url,
+        "accessTokenExpiresAt": iso(connection.access_token_expires_at),
+        "tokenStatus": token_status(connection.access_token_expires_at, now),
+        "tokenExpiresIn": token_expires_in(connection.access_token_expires_at, now),
+        "lastSuccessfulPost": iso(connection.last_successful_post_at),
+        "lastError": last_error_view(connection),
+    }
+
+
+async def list_connections(session: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Connection).where(Connection.user_id == user_id).order_by(Connection.created_at, Connection.id)
+    )
+    now = utcnow()
+    return [connection_view(row, now) for row in rows]
+
+
+async def connections_by_compound_id(
+    session: AsyncSession, user_id: str, compound_ids: Sequence[str]
+) -> dict[str, Connection]:
+    """The user's connections among `compound_ids`, keyed by compound id (missing ones absent)."""
+    wanted = {split_platform_id(c) for c in compound_ids}
+    platforms = {p for p, _ in wanted}
+    rows = await session.scalars(
+        select(Connection).where(Connection.user_id == user_id, Connection.platform.in_(platforms))
+    )
+    return {row.compound_id: row for row in rows if (row.platform, row.account_id) in wanted}
+
+
+async def get_connection(session: AsyncSession, user_id: str, compound_id: str) -> Connection:
+    platform, raw = split_platform_id(compound_id)
+    row = await session.scalar(
+        select(Connection).where(
+            Connection.user_id == user_id, Connection.platform == platform, Connection.account_id == raw
+        )
+    )
+    if row is None:
+        raise NotFound("Connection not found")
+    return row
+
+
+async def add_connection(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    user_id: str,
+    platform: str,
+    account_id: str,
+    username: str | None = None,
+    display_name: str | None = None,
+    secrets: dict[str, str] | None = None,
+    base_url: str | None = None,
+    is_sandbox: bool = False,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+) -> Connection:
+    """Store a connection; its secrets are encrypted before they reach the database."""
+    platform = platform.strip().lower()
+    if platform not in PLATFORMS:
+        raise InvalidInput(f"Unknown platform: {platform}. Must be one of: {', '.join(PLATFORMS)}")
+    account_id = account_id.strip()
+    if not account_id or any(ch.isspace() for ch in account_id):
+        raise InvalidInput("Account id must be non-empty and contain no whitespace")
+    exists = await session.scalar(
+        select(Connection.id).where(
+            Connection.user_id == user_id, Connection.platform == platform, Connection.account_id == account_id
+        )
+    )
+    if exists:
+        raise Conflict(f"Connection {platform}-{account_id} already exists for this user")
+    connection = Connection(
+        user_id=user_id,
+        platform=platform,
+        account_id=account_id,
+        username=username,
+        display_name=display_name or username,
+        secrets=box.encrypt(secrets) if secrets else None,
+        base_url=base_url,
+        is_sandbox=is_sandbox,
+        access_token_expires_at=expires_at,
+        scopes=scopes,
+    )
+    session.add(connection)
+    await session.flush()
+    return connection

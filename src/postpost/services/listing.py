@@ -1,0 +1,115 @@
+"""list-posts: filtering, sorting and the contract's silent clamping of page and limit."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, asc, desc, exists, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postpost.db.models import Media, Post, PostGroup
+from postpost.errors import InvalidInput
+from postpost.ids import iso
+from postpost.services.auth import Principal
+from postpost.services.timefmt import parse_lenient_date
+
+GROUP_STATUSES = ("draft", "scheduled", "published", "failed", "partially_published")
+SORT_FIELDS = {"createdAt": PostGroup.created_at, "updatedAt": PostGroup.updated_at,
+               "scheduledTime": PostGroup.scheduled_time}
+_LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+
+
+def _parse_int(value: str | None) -> int | None:
+    """JavaScript parseInt: the leading integer of the string, else None."""
+    match = _LEADING_INT.match(value or "")
+    return int(match.group(1)) if match else None
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_posts(session: AsyncSession, principal: Principal, params: Mapping[str, str]) -> dict[str, Any]:
+    page = max(_parse_int(params.get("page")) or 1, 1)
+    limit = min(max(_parse_int(params.get("limit")) or 20, 1), 100)
+    conditions = [PostGroup.user_id == principal.user_id]
+    status = params.get("status")
+    if status is not None:
+        if status not in GROUP_STATUSES:
+            raise InvalidInput(f"Invalid status. Must be one of: {', '.join(GROUP_STATUSES)}")
+        conditions.append(PostGroup.status == status)
+    sort_by = params.get("sortBy", "createdAt")
+    if sort_by not in SORT_FIELDS:
+        raise InvalidInput("Invalid sortBy. Must be one of: createdAt, updatedAt, scheduledTime")
+    order = asc if params.get("sortOrder") == "asc" else desc
+    for name, op in (("fromDate", "ge"), ("toDate", "le")):
+        raw = params.get(name)
+        if raw is None:
+            continue
+        moment = parse_lenient_date(raw)
+        if moment is None:
+            raise InvalidInput(f"Invalid {name} format")
+        column = PostGroup.scheduled_time
+        conditions.append(column >= moment if op == "ge" else column <= moment)
+    platform = params.get("platform")
+    if platform:
+        pattern = _like_escape(platform.lower()) + "-%"
+        compound = func.lower(Post.platform + literal("-") + Post.account_id)
+        conditions.append(
+            exists().where(Post.group_id == PostGroup.id, compound.like(pattern, escape="\\"))
+        )
+    where = and_(*conditions)
+    total = await session.scalar(select(func.count()).select_from(PostGroup).where(where)) or 0
+    groups = list(
+        await session.scalars(
+            select(PostGroup).where(where)
+            .order_by(order(SORT_FIELDS[sort_by]), order(PostGroup.id))
+            .offset((page - 1) * limit).limit(limit)
+        )
+    )
+    items = await _items(session, groups)
+    total_pages = math.ceil(total / limit)
+    return {
+        "success": True,
+        "posts": items,
+        "pagination": {
+            "page": page, "limit": limit, "totalItems": total, "totalPages": total_pages,
+            "hasNextPage": page < total_pages, "hasPrevPage": page > 1,
+        },
+    }
+
+
+async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[str, Any]]:
+    ids = [g.id for g in groups]
+    platforms: dict[str, list[dict[str, str]]] = {gid: [] for gid in ids}
+    media: dict[str, list[str]] = {gid: [] for gid in ids}
+    if ids:
+        rows = await session.execute(
+            select(Post.group_id, Post.platform, Post.account_id, Post.status)
+            .where(Post.group_id.in_(ids), Post.thread_index == 0)
+        )
+        for group_id, platform, account_id, status in rows:
+            platforms[group_id].append(
+                {"platformId": f"{platform}-{account_id}", "platform": platform, "status": status}
+            )
+        media_rows = await session.execute(
+            select(Media.group_id, Media.url).where(Media.group_id.in_(ids)).order_by(Media.created_at, Media.id)
+        )
+        for group_id, url in media_rows:
+            media[group_id].append(url)
+    return [
+        {
+            "postGroupId": g.id, "content": g.content, "status": g.status,
+            "scheduledTime": iso(g.scheduled_time), "createdAt": iso(g.created_at), "updatedAt": iso(g.updated_at),
+            "platforms": _in_group_order(g, platforms[g.id]), "mediaUrls": media[g.id],
+        }
+        for g in groups
+    ]
+
+
+def _in_group_order(group: PostGroup, entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    order = {pid: i for i, pid in enumerate(group.platforms)}
+    return sorted(entries, key=lambda e: order.get(e["platformId"], len(order)))
