@@ -1,0 +1,373 @@
+"""Bluesky adapter: AT Protocol XRPC against the account's PDS.
+
+Credentials: `account_id` is the DID, `base_url` the PDS origin; `secrets` holds ``identifier``
+and ``app_password`` for logging in, and the session tokens ``access_jwt`` / ``refresh_jwt``.
+`prepare` and `refresh` may return new credentials (the refresh token rotates on every refresh),
+which the caller must persist.
+
+Idempotency: the record key is a TID derived from the idempotency key, so every attempt writes
+the same ``at://`` URI; a repeated create is refused by the PDS and `find_published` reads the
+record back with ``com.atproto.repo.getRecord``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import regex
+
+from postpost.platforms import _http
+from postpost.platforms.base import (
+    ConnectionCheck,
+    Credentials,
+    ErrorCode,
+    PlatformAdapter,
+    PlatformError,
+    PostPart,
+    Published,
+    ReplyTo,
+)
+
+COLLECTION = "app.bsky.feed.post"
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+EXPIRY_MARGIN_SECONDS = 60
+
+_GRAPHEME = regex.compile(r"\X")
+_URL = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
+_URL_TRAIL = regex.compile(r"[.,;:!?'\"]+$")
+_TAG = regex.compile(r"(?:^|(?<=\s))[#＃]([^\s#＃]+)")
+_TAG_TRAIL = regex.compile(r"\p{P}+$")
+_MENTION = regex.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)+)")
+# "bytes" alone is not a hint: facet offset errors also mention bytes.
+_TOO_LONG_HINTS = ("longer than", "graphemes", "too long", "too large")
+
+
+def rkey_for(idempotency_key: str) -> str:
+    """A valid TID (13 chars, top bit zero) derived deterministically from the idempotency key."""
+    value = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big") >> 1
+    return "".join(TID_ALPHABET[(value >> (5 * i)) & 31] for i in range(12, -1, -1))
+
+
+def jwt_expiry(token: str | None) -> float | None:
+    """The ``exp`` claim of a JWT (unverified), or None when absent or unreadable."""
+    if not token or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _token_usable(token: str | None, now: float) -> bool:
+    exp = jwt_expiry(token)
+    return bool(token) and (exp is None or exp - now > EXPIRY_MARGIN_SECONDS)
+
+
+def _byte_index(text: str, start: int, end: int) -> dict[str, int]:
+    before = len(text[:start].encode())
+    return {"byteStart": before, "byteEnd": before + len(text[start:end].encode())}
+
+
+class BlueskyAdapter(PlatformAdapter):
+    """Publishes ``app.bsky.feed.post`` records."""
+
+    name: ClassVar[str] = "bluesky"
+    max_text_length: ClassVar[int] = 300
+
+    def text_length(self, text: str) -> int:
+        """Grapheme clusters."""
+        return len(_GRAPHEME.findall(text))
+
+    # ----- session -----------------------------------------------------------------------
+
+    async def prepare(self, creds: Credentials) -> Credentials:
+        """Reuse a live access token; otherwise refresh the session, or log in again."""
+        now = time.time()
+        if _token_usable(creds.secrets.get("access_jwt"), now):
+            return creds
+        return await self._renew(creds, try_refresh=_token_usable(creds.secrets.get("refresh_jwt"), now))
+
+    async def refresh(self, creds: Credentials) -> Credentials:
+        """New session tokens (refreshSession, falling back to createSession)."""
+        return await self._renew(creds, try_refresh=bool(creds.secrets.get("refresh_jwt")))
+
+    async def _renew(self, creds: Credentials, *, try_refresh: bool) -> Credentials:
+        if try_refresh:
+            try:
+                return await self._session_call(creds, "com.atproto.server.refreshSession", None)
+            except PlatformError as exc:
+                if exc.code is not ErrorCode.PLATFORM_AUTH_EXPIRED and exc.status not in (400, 401):
+                    raise
+        try:
+            return await self._create_session(creds)
+        except PlatformError as exc:
+            if exc.code in (ErrorCode.PLATFORM_AUTH_EXPIRED, ErrorCode.INVALID_CONTENT):
+                raise PlatformError(
+                    ErrorCode.PLATFORM_AUTH_EXPIRED,
+                    f"Bluesky login failed: {exc.platform_error or exc.message}",
+                    status=exc.status,
+                    platform_error=exc.platform_error,
+                ) from exc
+            raise
+
+    async def _create_session(self, creds: Credentials) -> Credentials:
+        identifier = creds.secrets.get("identifier") or creds.username or creds.account_id
+        password = creds.secrets.get("app_password")
+        if not identifier or not password:
+            raise PlatformError(
+                ErrorCode.PLATFORM_AUTH_EXPIRED, "No Bluesky app password stored; reconnect the account"
+            )
+        body = {"identifier": identifier, "password": password}
+        return await self._session_call(creds, "com.atproto.server.createSession", body)
+
+    async def _session_call(
+        self, creds: Credentials, method: str, body: dict[str, str] | None
+    ) -> Credentials:
+        headers = {} if body else {"Authorization": f"Bearer {creds.secrets.get('refresh_jwt')}"}
+        result = await self._xrpc(creds, "POST", method, headers=headers, json_data=body)
+        data = _http.json_object(result.body)
+        access, refresh, did = data.get("accessJwt"), data.get("refreshJwt"), data.get("did")
+        if not (access and refresh and did):
+            raise PlatformError(
+                ErrorCode.UNKNOWN_ERROR,
+                "Bluesky session answer lacks tokens",
+                status=result.status,
+                platform_error=_http.error_text(result.body),
+            )
+        secrets = {**creds.secrets, "access_jwt": str(access), "refresh_jwt": str(refresh)}
+        handle = data.get("handle") or creds.username
+        return dataclasses.replace(creds, account_id=str(did), secrets=secrets, username=handle)
+
+    # ----- publishing --------------------------------------------------------------------
+
+    async def publish(
+        self, part: PostPart, creds: Credentials, *, idempotency_key: str, reply_to: ReplyTo | None = None
+    ) -> Published:
+        """Create the post record under the rkey derived from `idempotency_key`."""
+        rkey = rkey_for(idempotency_key)
+        record: dict[str, Any] = {
+            "$type": COLLECTION,
+            "text": part.text,
+            "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
+        facets = await self.facets(part.text, creds)
+        if facets:
+            record["facets"] = facets
+        if reply_to is not None:
+            record["reply"] = {
+                "root": await self._strong_ref(creds, reply_to.root),
+                "parent": await self._strong_ref(creds, reply_to.parent),
+            }
+        body = {"repo": creds.account_id, "collection": COLLECTION, "rkey": rkey, "record": record}
+        try:
+            result = await self._xrpc(
+                creds,
+                "POST",
+                "com.atproto.repo.createRecord",
+                headers=self._auth(creds),
+                json_data=body,
+                creating=True,
+            )
+        except PlatformError as exc:
+            if exc.status == 400 and "already exists" in (exc.platform_error or "").lower():
+                found = await self.find_published(creds, idempotency_key=idempotency_key)
+                if found is not None:
+                    return found
+            raise
+        data = _http.json_object(result.body)
+        if not data.get("uri") or not data.get("cid"):
+            raise PlatformError(
+                ErrorCode.UNKNOWN_ERROR,
+                "Bluesky accepted the record but its answer has no uri/cid",
+                status=result.status,
+                platform_error=_http.error_text(result.body),
+                maybe_published=True,
+            )
+        return self._published(creds, str(data["uri"]), str(data["cid"]))
+
+    async def find_published(self, creds: Credentials, *, idempotency_key: str) -> Published | None:
+        """Read back the record an earlier attempt with this key would have written."""
+        params = {"repo": creds.account_id, "collection": COLLECTION, "rkey": rkey_for(idempotency_key)}
+        try:
+            result = await self._xrpc(creds, "GET", "com.atproto.repo.getRecord", params=params)
+        except PlatformError as exc:
+            if exc.status == 404 or (exc.status == 400 and _not_found(exc.platform_error)):
+                return None
+            raise
+        data = _http.json_object(result.body)
+        if not data.get("uri") or not data.get("cid"):
+            return None
+        return self._published(creds, str(data["uri"]), str(data["cid"]))
+
+    def _published(self, creds: Credentials, uri: str, cid: str) -> Published:
+        rkey = uri.rsplit("/", 1)[-1]
+        url = f"https://bsky.app/profile/{creds.account_id}/post/{rkey}"
+        return Published(remote_id=uri, url=url, ref={"uri": uri, "cid": cid})
+
+    async def _strong_ref(self, creds: Credentials, post: Published) -> dict[str, str]:
+        uri = str(post.ref.get("uri") or post.remote_id)
+        cid = post.ref.get("cid")
+        if not cid:  # only the URI was kept: read the record for its cid
+            _, _, path = uri.removeprefix("at://").partition("/")
+            collection, _, rkey = path.partition("/")
+            params = {"repo": uri.removeprefix("at://").split("/")[0], "collection": collection, "rkey": rkey}
+            result = await self._xrpc(creds, "GET", "com.atproto.repo.getRecord", params=params)
+            cid = _http.json_object(result.body).get("cid")
+        return {"uri": uri, "cid": str(cid)}
+
+    async def facets(self, text: str, creds: Credentials) -> list[dict[str, Any]]:
+        """Link, tag and (resolvable) mention facets with UTF-8 byte offsets."""
+        facets: list[dict[str, Any]] = []
+        url_spans: list[tuple[int, int]] = []
+        for m in _URL.finditer(text):
+            url = _URL_TRAIL.sub("", m.group())
+            if url.endswith(")") and "(" not in url:
+                url = url[:-1]
+            span = (m.start(), m.start() + len(url))
+            url_spans.append(span)
+            facets.append(
+                {
+                    "index": _byte_index(text, *span),
+                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
+                }
+            )
+        for m in _TAG.finditer(text):
+            tag = _TAG_TRAIL.sub("", m.group(1))
+            start = m.start(1) - 1
+            if not tag or tag.isdigit() or len(tag) > 64 or any(a <= start < b for a, b in url_spans):
+                continue
+            facets.append(
+                {
+                    "index": _byte_index(text, start, m.start(1) + len(tag)),
+                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+                }
+            )
+        for m in _MENTION.finditer(text):
+            if any(a <= m.start() < b for a, b in url_spans):
+                continue
+            did = await self._resolve_handle(creds, m.group(1))
+            if did:
+                facets.append(
+                    {
+                        "index": _byte_index(text, m.start(), m.end()),
+                        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
+                    }
+                )
+        facets.sort(key=lambda f: f["index"]["byteStart"])
+        return facets
+
+    async def _resolve_handle(self, creds: Credentials, handle: str) -> str | None:
+        try:
+            result = await self._xrpc(
+                creds, "GET", "com.atproto.identity.resolveHandle", params={"handle": handle.lower()}
+            )
+        except PlatformError:
+            return None
+        did = _http.json_object(result.body).get("did")
+        return str(did) if isinstance(did, str) and did.startswith("did:") else None
+
+    # ----- connection check --------------------------------------------------------------
+
+    async def check_connection(self, creds: Credentials) -> ConnectionCheck:
+        """getSession with a live access token, else a fresh login."""
+        try:
+            if _token_usable(creds.secrets.get("access_jwt"), time.time()):
+                try:
+                    result = await self._xrpc(
+                        creds, "GET", "com.atproto.server.getSession", headers=self._auth(creds)
+                    )
+                    handle = _http.json_object(result.body).get("handle") or creds.username
+                    return ConnectionCheck(True, f"Connected as {handle}", handle, ["atproto"])
+                except PlatformError as exc:
+                    if exc.code is not ErrorCode.PLATFORM_AUTH_EXPIRED:
+                        raise
+            session = await self._create_session(creds)
+        except PlatformError as exc:
+            return ConnectionCheck(False, exc.platform_error or exc.message)
+        return ConnectionCheck(True, f"Connected as {session.username}", session.username, ["atproto"])
+
+    # ----- transport ---------------------------------------------------------------------
+
+    @staticmethod
+    def _auth(creds: Credentials) -> dict[str, str]:
+        token = creds.secrets.get("access_jwt")
+        if not token:
+            raise PlatformError(
+                ErrorCode.PLATFORM_AUTH_EXPIRED, "No Bluesky session; log in first", refreshable=True
+            )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _xrpc(
+        self,
+        creds: Credentials,
+        method: str,
+        nsid: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json_data: Any = None,
+        params: dict[str, str] | None = None,
+        creating: bool = False,
+    ) -> _http.HttpResult:
+        url = f"{creds.base_url.rstrip('/')}/xrpc/{nsid}"
+        result = await _http.send(
+            self.http,
+            method,
+            url,
+            client_timeout=self.timeout,
+            platform="Bluesky",
+            maybe_published=creating,
+            headers=headers,
+            json_data=json_data,
+            params=params,
+        )
+        if result.status >= 300:
+            raise classify(result, creating=creating)
+        return result
+
+
+def _not_found(platform_error: str | None) -> bool:
+    text = (platform_error or "").lower()
+    return "recordnotfound" in text.replace(" ", "") or "could not locate" in text or "not found" in text
+
+
+def classify(result: _http.HttpResult, *, creating: bool) -> PlatformError:
+    """Map a failed XRPC response (``{"error", "message"}``) to a PlatformError."""
+    body = _http.json_object(result.body)
+    name, text = str(body.get("error") or ""), str(body.get("message") or "")
+    platform_error = ": ".join(p for p in (name, text) if p) or _http.error_text(result.body)
+    detail = platform_error or f"HTTP {result.status}"
+    status = result.status
+
+    def err(code: ErrorCode, message: str, **kw: Any) -> PlatformError:
+        return PlatformError(code, message, status=status, platform_error=platform_error, **kw)
+
+    if status == 401 or name in ("ExpiredToken", "InvalidToken", "AuthenticationRequired"):
+        return err(
+            ErrorCode.PLATFORM_AUTH_EXPIRED, f"Bluesky rejected the session: {detail}", refreshable=True
+        )
+    if status == 429 or name == "RateLimitExceeded":
+        retry_at = _http.epoch_time(result.headers.get("ratelimit-reset")) or _http.retry_after(
+            result.headers.get("Retry-After")
+        )
+        return err(ErrorCode.RATE_LIMITED, f"Bluesky rate limit exceeded: {detail}", retry_at=retry_at)
+    if status == 413 or name == "BlobTooLarge":
+        return err(ErrorCode.CONTENT_TOO_LARGE, f"Bluesky rejected the content as too large: {detail}")
+    if status >= 500:
+        return err(
+            ErrorCode.PLATFORM_SERVER_ERROR,
+            f"Bluesky server error (HTTP {status}): {detail}",
+            maybe_published=creating,
+        )
+    if status == 400:
+        if any(hint in text.lower() for hint in _TOO_LONG_HINTS):
+            return err(ErrorCode.CONTENT_TOO_LARGE, f"Bluesky rejected the post as too long: {detail}")
+        return err(ErrorCode.INVALID_CONTENT, f"Bluesky rejected the post: {detail}")
+    return err(ErrorCode.UNKNOWN_ERROR, f"Bluesky request failed (HTTP {status}): {detail}")

@@ -1,0 +1,498 @@
+"""Fake of a Bluesky PDS: the XRPC methods a publishing service calls.
+
+Sessions are stateless (any handle or ``did:plc:`` with a non-empty
+password logs in); tokens are HS256 JWTs signed with a per-app secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import regex
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from postpost.simulator.faults import POST_COMMIT, marker_fault, parse_markers
+from postpost.simulator.state import BskyRecord, SimulatorState, did_for_identifier
+
+POST_COLLECTION = "app.bsky.feed.post"
+ACCESS_SCOPE = "com.atproto.access"
+REFRESH_SCOPE = "com.atproto.refresh"
+ACCESS_TTL = 7200
+REFRESH_TTL = 90 * 24 * 3600
+AUDIENCE = "did:web:sandbox.bsky"
+RATE_LIMIT = 5000
+RATE_WINDOW = 3600
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+
+TID_RE = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
+DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+URI_RE = re.compile(r"^\w+:(?://)?[^\s/][^\s]*$")
+LANG_RE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
+AT_URI_RE = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")
+FACET_FIELDS = {
+    "app.bsky.richtext.facet#link": "uri",
+    "app.bsky.richtext.facet#mention": "did",
+    "app.bsky.richtext.facet#tag": "tag",
+}
+EMBED_TYPES = frozenset(
+    {
+        "app.bsky.embed.images",
+        "app.bsky.embed.external",
+        "app.bsky.embed.record",
+        "app.bsky.embed.recordWithMedia",
+        "app.bsky.embed.video",
+    }
+)
+_GRAPHEME = regex.compile(r"\X")
+_RECORD_PREFIX = f"Invalid {POST_COLLECTION} record: "
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def xrpc_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An XRPC error body ``{"error", "message"}``."""
+    return JSONResponse({"error": error, "message": message}, status, headers=headers)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(data: str) -> bytes:
+    return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+
+
+def _compact(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_ACCESS_HEADER = _b64(_compact({"alg": "HS256", "typ": "at+jwt"}))
+_REFRESH_HEADER = _b64(_compact({"alg": "HS256", "typ": "refresh+jwt"}))
+
+
+def cid_for(obj: Any) -> str:
+    """A CIDv1 (dag-cbor, sha2-256) string over the canonical JSON of ``obj``: ``bafyrei`` + 52 chars."""
+    digest = hashlib.sha256(_compact(obj)).digest()
+    return "b" + base64.b32encode(b"\x01\x71\x12\x20" + digest).decode().lower().rstrip("=")
+
+
+def grapheme_length(text: str) -> int:
+    """Number of extended grapheme clusters (never more than the code point count)."""
+    if text.isascii():
+        return len(text)
+    return len(_GRAPHEME.findall(text))
+
+
+def validate_post(record: dict[str, Any], text: str) -> str | None:
+    """Check an ``app.bsky.feed.post`` record; return an error message or None.
+
+    ``reply`` references are checked separately (they need the store).
+    """
+    byte_len = len(text.encode())
+    if byte_len > MAX_BYTES:
+        return _RECORD_PREFIX + f"Record/text must not be longer than {MAX_BYTES} characters"
+    if len(text) > MAX_GRAPHEMES and grapheme_length(text) > MAX_GRAPHEMES:
+        return _RECORD_PREFIX + f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes"
+    created = record.get("createdAt")
+    if created is None:
+        return _RECORD_PREFIX + 'Record must have the property "createdAt"'
+    if not isinstance(created, str) or not DATETIME_RE.match(created):
+        return _RECORD_PREFIX + "Record/createdAt must be a valid atproto datetime (RFC-3339 with timezone)"
+    facets = record.get("facets")
+    if facets is not None:
+        err = _validate_facets(facets, byte_len)
+        if err:
+            return _RECORD_PREFIX + err
+    langs = record.get("langs")
+    if langs is not None:
+        if not isinstance(langs, list) or len(langs) > 3:
+            return _RECORD_PREFIX + "Record/langs must be an array of at most 3 elements"
+        for i, lang in enumerate(langs):
+            if not isinstance(lang, str) or not LANG_RE.match(lang):
+                return _RECORD_PREFIX + f"Record/langs/{i} must be a well-formed BCP 47 language tag"
+    embed = record.get("embed")
+    if embed is not None:
+        err = _validate_embed(embed)
+        if err:
+            return _RECORD_PREFIX + err
+    return None
+
+
+def _validate_facets(facets: Any, byte_len: int) -> str | None:
+    if not isinstance(facets, list):
+        return "Record/facets must be an array"
+    for i, facet in enumerate(facets):
+        path = f"Record/facets/{i}"
+        index = facet.get("index") if isinstance(facet, dict) else None
+        if not isinstance(index, dict):
+            return f'{path} must have the property "index"'
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        for name, value in (("byteStart", start), ("byteEnd", end)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                return f"{path}/index/{name} must be a non-negative integer"
+        assert isinstance(start, int) and isinstance(end, int)
+        if start >= end:
+            return f"{path}/index/byteStart ({start}) must be less than byteEnd ({end})"
+        if end > byte_len:
+            return f"{path}/index/byteEnd ({end}) is beyond the end of text ({byte_len} UTF-8 bytes)"
+        features = facet.get("features")
+        if not isinstance(features, list) or not features:
+            return f"{path}/features must be a non-empty array"
+        for j, feature in enumerate(features):
+            fpath = f"{path}/features/{j}"
+            ftype = feature.get("$type") if isinstance(feature, dict) else None
+            field = FACET_FIELDS.get(ftype) if isinstance(ftype, str) else None
+            if field is None:
+                return f"{fpath} has unsupported $type {ftype!r}"
+            assert isinstance(feature, dict)
+            value = feature.get(field)
+            if not isinstance(value, str) or not value:
+                return f'{fpath} must have the property "{field}"'
+            if field == "uri" and not URI_RE.match(value):
+                return f"{fpath}/uri must be a valid URI"
+            if field == "did" and not value.startswith("did:"):
+                return f"{fpath}/did must be a valid DID"
+            if field == "tag" and (len(value.encode()) > 640 or grapheme_length(value) > 64):
+                return f"{fpath}/tag must not be longer than 64 graphemes"
+    return None
+
+
+def _validate_embed(embed: Any) -> str | None:
+    etype = embed.get("$type") if isinstance(embed, dict) else None
+    if etype not in EMBED_TYPES:
+        return f"Record/embed has unsupported $type {etype!r}"
+    assert isinstance(embed, dict)
+    if etype == "app.bsky.embed.external":
+        ext = embed.get("external")
+        if not isinstance(ext, dict):
+            return 'Record/embed must have the property "external"'
+        for name in ("uri", "title", "description"):
+            if not isinstance(ext.get(name), str):
+                return f'Record/embed/external must have the property "{name}"'
+    elif etype == "app.bsky.embed.images":
+        images = embed.get("images")
+        if not isinstance(images, list) or not 1 <= len(images) <= 4:
+            return "Record/embed/images must be an array of 1 to 4 images"
+        for i, img in enumerate(images):
+            if not isinstance(img, dict) or not isinstance(img.get("image"), dict):
+                return f'Record/embed/images/{i} must have the property "image"'
+            if not isinstance(img.get("alt"), str):
+                return f'Record/embed/images/{i} must have the property "alt"'
+    return None
+
+
+class BlueskyAPI:
+    """XRPC handlers bound to a :class:`SimulatorState`."""
+
+    def __init__(self, state: SimulatorState) -> None:
+        self.state = state
+        self._methods: dict[str, tuple[str, Handler]] = {
+            "com.atproto.server.createSession": ("POST", self.create_session),
+            "com.atproto.server.refreshSession": ("POST", self.refresh_session),
+            "com.atproto.server.getSession": ("GET", self.get_session),
+            "com.atproto.repo.createRecord": ("POST", self.create_record),
+            "com.atproto.repo.getRecord": ("GET", self.get_record),
+            "com.atproto.repo.listRecords": ("GET", self.list_records),
+        }
+
+    def routes(self) -> list[Route]:
+        """Routes relative to the PDS base URL."""
+        return [Route("/xrpc/{nsid}", self.dispatch, methods=["GET", "POST"])]
+
+    async def dispatch(self, request: Request) -> Response:
+        """Route ``/xrpc/<nsid>`` to its handler."""
+        entry = self._methods.get(request.path_params["nsid"])
+        if entry is None:
+            return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")
+        method, handler = entry
+        if request.method != method:
+            msg = f"Incorrect HTTP method ({request.method}) expected {method}"
+            return xrpc_error(405, "InvalidRequest", msg)
+        return await handler(request)
+
+    # ----- tokens ----------------------------------------------------------
+
+    def _sign(self, header: str, payload: dict[str, Any]) -> str:
+        signing_input = f"{header}.{_b64(_compact(payload))}"
+        sig = hmac.new(self.state.secret, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64(sig)}"
+
+    def issue_session(self, did: str) -> dict[str, Any]:
+        """Issue a fresh access/refresh pair for ``did`` (session response body)."""
+        iat = int(self.state.clock())
+        access = {
+            "scope": ACCESS_SCOPE,
+            "sub": did,
+            "aud": AUDIENCE,
+            "iat": iat,
+            "exp": iat + ACCESS_TTL,
+            "jti": secrets.token_urlsafe(12),
+        }
+        refresh = {
+            "scope": REFRESH_SCOPE,
+            "sub": did,
+            "aud": AUDIENCE,
+            "iat": iat,
+            "exp": iat + REFRESH_TTL,
+            "jti": secrets.token_urlsafe(12),
+        }
+        return {
+            "accessJwt": self._sign(_ACCESS_HEADER, access),
+            "refreshJwt": self._sign(_REFRESH_HEADER, refresh),
+            "handle": self._handle(did),
+            "did": did,
+            "active": True,
+        }
+
+    def _handle(self, did: str) -> str:
+        return self.state.handles.get(did) or f"{did.rsplit(':', 1)[-1]}.sandbox.bsky"
+
+    def _decode(self, request: Request) -> dict[str, Any] | None:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        parts = token.strip().split(".")
+        if scheme.lower() != "bearer" or len(parts) != 3:
+            return None
+        expected = hmac.new(self.state.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        try:
+            if not hmac.compare_digest(expected, _unb64(parts[2])):
+                return None
+            payload = json.loads(_unb64(parts[1]))
+        except ValueError:
+            return None
+        return payload if isinstance(payload, dict) else None
+
+    def _check(self, request: Request, scope: str) -> dict[str, Any] | JSONResponse:
+        """Verify a bearer token of ``scope``; return its payload or the XRPC error response."""
+        payload = self._decode(request)
+        if payload is None:
+            return xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+        if payload.get("exp", 0) <= self.state.clock():
+            return xrpc_error(400, "ExpiredToken", "Token has expired")
+        if payload.get("scope") != scope:
+            return xrpc_error(400, "InvalidToken", "Bad token scope")
+        return payload
+
+    def _rl_headers(self, *, remaining: int = RATE_LIMIT - 1, reset: int | None = None) -> dict[str, str]:
+        if reset is None:
+            reset = (int(self.state.clock()) // RATE_WINDOW + 1) * RATE_WINDOW
+        return {
+            "ratelimit-limit": str(RATE_LIMIT),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": str(reset),
+            "ratelimit-policy": f"{RATE_LIMIT};w={RATE_WINDOW}",
+        }
+
+    # ----- server.* --------------------------------------------------------
+
+    async def create_session(self, request: Request) -> Response:
+        """``com.atproto.server.createSession``."""
+        body = await _json_object(request)
+        if body is None:
+            return xrpc_error(400, "InvalidRequest", "Input must be a JSON object")
+        for name in ("identifier", "password"):
+            if not isinstance(body.get(name), str):
+                return xrpc_error(400, "InvalidRequest", f'Input must have the property "{name}"')
+        if not body["password"] or not body["identifier"].strip():
+            return xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+        did, handle = did_for_identifier(body["identifier"])
+        if not did.startswith("did:plc:"):
+            return xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+        if not body["identifier"].strip().startswith("did:"):
+            self.state.handles[did] = handle
+        return JSONResponse(self.issue_session(did))
+
+    async def refresh_session(self, request: Request) -> Response:
+        """``com.atproto.server.refreshSession``: rotate the refresh token."""
+        payload = self._check(request, REFRESH_SCOPE)
+        if isinstance(payload, JSONResponse):
+            return payload
+        jti = str(payload.get("jti"))
+        if jti in self.state.revoked_refresh:
+            return xrpc_error(400, "ExpiredToken", "Token has been revoked")
+        self.state.revoked_refresh.add(jti)
+        return JSONResponse(self.issue_session(str(payload["sub"])))
+
+    async def get_session(self, request: Request) -> Response:
+        """``com.atproto.server.getSession``."""
+        payload = self._check(request, ACCESS_SCOPE)
+        if isinstance(payload, JSONResponse):
+            return payload
+        did = str(payload["sub"])
+        return JSONResponse({"handle": self._handle(did), "did": did, "active": True})
+
+    # ----- repo.* ----------------------------------------------------------
+
+    def _fault_response(self, fault: str) -> JSONResponse:
+        if fault == "auth-expired":
+            return xrpc_error(401, "AuthenticationRequired", "Token could not be verified")
+        if fault == "invalid-content":
+            return xrpc_error(
+                400, "InvalidRequest", _RECORD_PREFIX + "disallowed content", self._rl_headers()
+            )
+        if fault == "rate-limited":
+            headers = self._rl_headers(remaining=0, reset=int(self.state.clock()) + 1)
+            return xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
+        return xrpc_error(500, "InternalServerError", "Internal Server Error")
+
+    async def create_record(self, request: Request) -> Response:
+        """``com.atproto.repo.createRecord`` for ``app.bsky.feed.post``."""
+        payload = self._check(request, ACCESS_SCOPE)
+        if isinstance(payload, JSONResponse):
+            return payload
+        did = str(payload["sub"])
+        headers = self._rl_headers()
+        body = await _json_object(request)
+        if body is None:
+            return xrpc_error(400, "InvalidRequest", "Input must be a JSON object", headers)
+        state = self.state
+        fault = state.faults.pop("bluesky", did)
+        if fault is not None and fault not in POST_COMMIT:
+            return self._fault_response(fault)
+        record = body.get("record")
+        text = record.get("text") if isinstance(record, dict) else None
+        rkey = body.get("rkey")
+        if isinstance(text, str):
+            markers = parse_markers(text, "bluesky")
+            if markers:
+                key = rkey if isinstance(rkey, str) and rkey else "text:" + text
+                fault = fault or marker_fault(markers, state.next_attempt("bluesky", did, key))
+                if fault is not None and fault not in POST_COMMIT:
+                    return self._fault_response(fault)
+
+        for name in ("repo", "collection", "record"):
+            if name not in body:
+                return xrpc_error(400, "InvalidRequest", f'Input must have the property "{name}"', headers)
+        if body["repo"] != did:
+            return xrpc_error(400, "InvalidRequest", "Invalid repo", headers)
+        collection = body["collection"]
+        if collection != POST_COLLECTION:
+            msg = f"Unsupported collection in sandbox: {collection}"
+            return xrpc_error(400, "InvalidRequest", msg, headers)
+        if not isinstance(record, dict):
+            return xrpc_error(400, "InvalidRequest", "Input/record must be an object", headers)
+        rtype = record.setdefault("$type", collection)
+        if rtype != collection:
+            msg = f"Invalid $type: expected {collection}, got {rtype}"
+            return xrpc_error(400, "InvalidRequest", msg, headers)
+        if not isinstance(text, str):
+            return xrpc_error(
+                400, "InvalidRequest", _RECORD_PREFIX + 'Record must have the property "text"', headers
+            )
+        if rkey is None:
+            rkey = state.next_tid()
+        elif not isinstance(rkey, str) or not TID_RE.match(rkey):
+            msg = f"Invalid record key for {collection}: {rkey!r} is not a valid TID"
+            return xrpc_error(400, "InvalidRequest", msg, headers)
+        uri = f"at://{did}/{collection}/{rkey}"
+        if (did, collection, rkey) in state.records:
+            return xrpc_error(400, "InvalidRequest", f"Record already exists at {uri}", headers)
+        error = validate_post(record, text)
+        if error is None and "reply" in record and not self._reply_ok(record["reply"]):
+            error = "Invalid reply reference"
+        if error is not None:
+            return xrpc_error(400, "InvalidRequest", error, headers)
+
+        cid = cid_for(record)
+        rev = state.next_tid()
+        state.add_record(did, collection, rkey, BskyRecord(uri, cid, record))
+        commit = {"cid": cid_for({"did": did, "rev": rev, "data": cid}), "rev": rev}
+        response = JSONResponse(
+            {"uri": uri, "cid": cid, "commit": commit, "validationStatus": "valid"}, headers=headers
+        )
+        if fault == "timeout-after-commit":
+            await anyio.sleep(state.stall_seconds)
+        elif fault == "server-error-after-commit":
+            return self._fault_response(fault)
+        return response
+
+    def _reply_ok(self, reply: Any) -> bool:
+        if not isinstance(reply, dict):
+            return False
+        for name in ("root", "parent"):
+            ref = reply.get(name)
+            if not isinstance(ref, dict):
+                return False
+            uri, cid = ref.get("uri"), ref.get("cid")
+            m = AT_URI_RE.match(uri) if isinstance(uri, str) else None
+            if m is None:
+                return False
+            found = self.state.records.get((m.group(1), m.group(2), m.group(3)))
+            if found is None or found.cid != cid:
+                return False
+        return True
+
+    def _repo_param(self, request: Request, names: tuple[str, ...]) -> tuple[str, ...] | JSONResponse:
+        values = []
+        for name in names:
+            value = request.query_params.get(name)
+            if not value:
+                return xrpc_error(400, "InvalidRequest", f'Params must have the property "{name}"')
+            values.append(value)
+        if not values[0].startswith("did:"):
+            values[0] = did_for_identifier(values[0])[0]
+        return tuple(values)
+
+    async def get_record(self, request: Request) -> Response:
+        """``com.atproto.repo.getRecord`` (no auth)."""
+        params = self._repo_param(request, ("repo", "collection", "rkey"))
+        if isinstance(params, JSONResponse):
+            return params
+        repo, collection, rkey = params
+        found = self.state.records.get((repo, collection, rkey))
+        want_cid = request.query_params.get("cid")
+        if found is None or (want_cid and want_cid != found.cid):
+            return xrpc_error(
+                400, "RecordNotFound", f"Could not locate record: at://{repo}/{collection}/{rkey}"
+            )
+        return JSONResponse({"uri": found.uri, "cid": found.cid, "value": found.value})
+
+    async def list_records(self, request: Request) -> Response:
+        """``com.atproto.repo.listRecords``: newest first unless ``reverse=true``; rkey cursor."""
+        params = self._repo_param(request, ("repo", "collection"))
+        if isinstance(params, JSONResponse):
+            return params
+        repo, collection = params
+        q = request.query_params
+        try:
+            limit = int(q.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return xrpc_error(400, "InvalidRequest", "limit must be between 1 and 100")
+        keys = self.state.rkeys.get((repo, collection), [])
+        cursor = q.get("cursor")
+        if q.get("reverse", "").lower() == "true":
+            start = bisect.bisect_right(keys, cursor) if cursor else 0
+            page = keys[start : start + limit]
+        else:
+            end = bisect.bisect_left(keys, cursor) if cursor else len(keys)
+            page = keys[max(0, end - limit) : end][::-1]
+        records = []
+        for rkey in page:
+            rec = self.state.records[(repo, collection, rkey)]
+            records.append({"uri": rec.uri, "cid": rec.cid, "value": rec.value})
+        out: dict[str, Any] = {"records": records}
+        if len(page) == limit:
+            out["cursor"] = page[-1]
+        return JSONResponse(out)
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

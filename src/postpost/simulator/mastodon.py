@@ -1,0 +1,373 @@
+"""Fake of the Mastodon REST API subset a publishing service uses.
+
+Tokens are accepted statelessly: ``Bearer sandbox.<digits>.<anything>``
+authenticates account ``<digits>``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from postpost.simulator.faults import POST_COMMIT, marker_fault, parse_markers
+from postpost.simulator.state import SimulatorState, iso_timestamp
+
+MAX_CHARACTERS = 500
+URL_LENGTH = 23
+RATE_LIMIT = 300
+RATE_WINDOW = 300
+VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+
+INSTANCE_CONFIGURATION: dict[str, Any] = {
+    "statuses": {
+        "max_characters": MAX_CHARACTERS,
+        "max_media_attachments": 4,
+        "characters_reserved_per_url": URL_LENGTH,
+    },
+    "media_attachments": {
+        "image_size_limit": 16777216,
+        "video_size_limit": 103809024,
+        "supported_mime_types": [
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+            "video/webm",
+            "video/quicktime",
+        ],
+    },
+}
+
+_URL_RE = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?'()\[\]]", re.IGNORECASE)
+_REMOTE_MENTION_RE = re.compile(r"(?<![/\w])@\w+(@[\w.-]*\w)")
+
+_INVALID_TOKEN = {"error": "The access token is invalid"}
+_NOT_FOUND = {"error": "Record not found"}
+
+
+def status_length(text: str) -> int:
+    """Count characters the way Mastodon does: code points, each URL as 23, ``@u@domain`` as ``@u``."""
+    total = len(text)
+    if "://" in text:
+        for m in _URL_RE.finditer(text):
+            total += URL_LENGTH - len(m.group(0))
+    if "@" in text:
+        for m in _REMOTE_MENTION_RE.finditer(text):
+            total -= len(m.group(1))
+    return total
+
+
+def render_content(text: str) -> str:
+    """Render plain text as Mastodon-style HTML paragraphs."""
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p, quote=False).replace(chr(10), '<br />')}</p>" for p in paragraphs)
+
+
+def bearer_account(request: Request) -> str | None:
+    """Return the account id of a valid ``sandbox.<id>.<x>`` bearer token, else None."""
+    auth = request.headers.get("authorization")
+    if not auth:
+        return None
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    parts = token.strip().split(".", 2)
+    if len(parts) != 3 or parts[0] != "sandbox" or not (parts[1].isascii() and parts[1].isdigit()):
+        return None
+    return parts[1]
+
+
+def base_url(request: Request) -> str:
+    """Absolute URL of the instance root (the mount point of this sub-app)."""
+    host = request.headers.get("host", "sandbox.mastodon")
+    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}"
+
+
+async def read_params(request: Request) -> dict[str, Any] | None:
+    """Merge query, JSON or form body parameters the way Rails does; None if the body is malformed."""
+    params: dict[str, Any] = {}
+    for k, v in request.query_params.multi_items():
+        _put(params, k, v)
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form()
+        except Exception:  # python-multipart missing or malformed body
+            return None
+        for k, item in form.multi_items():
+            if isinstance(item, str):
+                _put(params, k, item)
+        return params
+    body = await request.body()
+    if not body.strip():
+        return params
+    if ctype == "application/json" or ctype.endswith("+json"):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        for k, v in data.items():
+            params[k[:-2] if k.endswith("[]") else k] = v
+        return params
+    for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        _put(params, k, v)
+    return params
+
+
+def _put(params: dict[str, Any], key: str, value: str) -> None:
+    if key.endswith("[]"):
+        params.setdefault(key[:-2], []).append(value)
+    else:
+        params[key] = value
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "t", "on", "yes"))
+
+
+class MastodonAPI:
+    """Request handlers bound to a :class:`SimulatorState`."""
+
+    def __init__(self, state: SimulatorState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        """Routes relative to the instance base URL."""
+        return [
+            Route("/api/v1/statuses", self.create_status, methods=["POST"]),
+            Route("/api/v1/statuses/{id}", self.get_status, methods=["GET"]),
+            Route("/api/v1/accounts/verify_credentials", self.verify_credentials, methods=["GET"]),
+            Route("/api/v1/accounts/{id}/statuses", self.account_statuses, methods=["GET"]),
+            Route("/api/v2/instance", self.instance_v2, methods=["GET"]),
+            Route("/api/v1/instance", self.instance_v1, methods=["GET"]),
+        ]
+
+    # ----- helpers ---------------------------------------------------------
+
+    def _rl_headers(self, *, remaining: int = RATE_LIMIT - 1, reset: float | None = None) -> dict[str, str]:
+        now = self.state.clock()
+        if reset is None:
+            reset = (int(now) // RATE_WINDOW + 1) * RATE_WINDOW
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": iso_timestamp(reset),
+        }
+
+    def _account_json(self, base: str, account_id: str) -> dict[str, Any]:
+        username = f"user{account_id}"
+        avatar = f"{base}/avatars/original/missing.png"
+        return {
+            "id": account_id,
+            "username": username,
+            "acct": username,
+            "display_name": f"Sandbox user {account_id}",
+            "locked": False,
+            "bot": False,
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "note": "",
+            "url": f"{base}/@{username}",
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "followers_count": 0,
+            "following_count": 0,
+            "statuses_count": len(self.state.statuses_by_account.get(account_id, ())),
+        }
+
+    def _fault_response(self, fault: str) -> JSONResponse:
+        if fault == "auth-expired":
+            return JSONResponse(_INVALID_TOKEN, 401)
+        if fault == "invalid-content":
+            body = {"error": "Validation failed: Text contains disallowed content"}
+            return JSONResponse(body, 422, headers=self._rl_headers())
+        if fault == "rate-limited":
+            headers = self._rl_headers(remaining=0, reset=self.state.clock() + 1)
+            headers["Retry-After"] = "1"
+            return JSONResponse({"error": "Too many requests"}, 429, headers=headers)
+        if fault == "server-error":
+            return JSONResponse({"error": "Service Unavailable"}, 503)
+        return JSONResponse({"error": "Internal Server Error"}, 500)  # server-error-after-commit
+
+    async def _after_commit(self, fault: str | None, response: JSONResponse) -> Response:
+        if fault == "timeout-after-commit":
+            await anyio.sleep(self.state.stall_seconds)
+        elif fault == "server-error-after-commit":
+            return self._fault_response(fault)
+        return response
+
+    # ----- handlers --------------------------------------------------------
+
+    async def create_status(self, request: Request) -> Response:
+        """``POST /api/v1/statuses``."""
+        account = bearer_account(request)
+        if account is None:
+            return JSONResponse(_INVALID_TOKEN, 401)
+        params = await read_params(request)
+        if params is None:
+            return JSONResponse({"error": "Invalid request body"}, 400, headers=self._rl_headers())
+        state = self.state
+        queued = state.faults.pop("mastodon", account)
+        if queued is not None and queued not in POST_COMMIT:
+            return self._fault_response(queued)
+        key = request.headers.get("idempotency-key") or None
+        if key is not None:
+            existing = state.idempotent_status(account, key)
+            if existing is not None:
+                return await self._after_commit(queued, JSONResponse(existing, headers=self._rl_headers()))
+
+        raw_text = params.get("status")
+        text = "" if raw_text is None else str(raw_text)
+        fault = queued
+        markers = parse_markers(text, "mastodon")
+        if markers:
+            attempt = state.next_attempt("mastodon", account, key if key is not None else "text:" + text)
+            fault = fault or marker_fault(markers, attempt)
+            if fault is not None and fault not in POST_COMMIT:
+                return self._fault_response(fault)
+
+        headers = self._rl_headers()
+        reply_to = _opt_str(params.get("in_reply_to_id"))
+        parent = state.statuses.get(reply_to) if reply_to is not None else None
+        if reply_to is not None and parent is None:
+            return JSONResponse(_NOT_FOUND, 404, headers=headers)
+        raw_media = params.get("media_ids") or []
+        media_ids = [str(m) for m in (raw_media if isinstance(raw_media, list) else [raw_media])]
+        spoiler = str(params.get("spoiler_text") or "")
+        if not text.strip() and not media_ids:
+            return JSONResponse({"error": "Validation failed: Text can't be blank"}, 422, headers=headers)
+        if status_length(text) + status_length(spoiler) > MAX_CHARACTERS:
+            body = {"error": f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"}
+            return JSONResponse(body, 422, headers=headers)
+        visibility = str(params.get("visibility") or "public")
+        if visibility not in VISIBILITIES:
+            return JSONResponse({"error": f"'{visibility}' is not a valid visibility"}, 422, headers=headers)
+
+        base = base_url(request)
+        sid = state.next_status_id()
+        username = f"user{account}"
+        status: dict[str, Any] = {
+            "id": sid,
+            "created_at": iso_timestamp(state.clock()),
+            "in_reply_to_id": reply_to,
+            "in_reply_to_account_id": parent["account"]["id"] if parent is not None else None,
+            "sensitive": bool(spoiler) or _truthy(params.get("sensitive")),
+            "spoiler_text": spoiler,
+            "visibility": visibility,
+            "language": _opt_str(params.get("language")),
+            "uri": f"{base}/users/{username}/statuses/{sid}",
+            "url": f"{base}/@{username}/{sid}",
+            "replies_count": 0,
+            "reblogs_count": 0,
+            "favourites_count": 0,
+            "edited_at": None,
+            "content": render_content(text),
+            "reblog": None,
+            "account": self._account_json(base, account),
+            "media_attachments": [
+                {
+                    "id": m,
+                    "type": "image",
+                    "url": f"{base}/system/media/{m}",
+                    "preview_url": None,
+                    "description": None,
+                    "blurhash": None,
+                    "meta": {},
+                }
+                for m in media_ids
+            ],
+            "mentions": [],
+            "tags": [],
+            "emojis": [],
+            "card": None,
+            "poll": None,
+        }
+        state.add_status(account, status, text, key)
+        return await self._after_commit(fault, JSONResponse(status, headers=headers))
+
+    async def get_status(self, request: Request) -> Response:
+        """``GET /api/v1/statuses/:id`` (public; a bad token still yields 401)."""
+        headers = None
+        if "authorization" in request.headers:
+            if bearer_account(request) is None:
+                return JSONResponse(_INVALID_TOKEN, 401)
+            headers = self._rl_headers()
+        status = self.state.statuses.get(request.path_params["id"])
+        if status is None:
+            return JSONResponse(_NOT_FOUND, 404, headers=headers)
+        return JSONResponse(status, headers=headers)
+
+    async def account_statuses(self, request: Request) -> Response:
+        """``GET /api/v1/accounts/:id/statuses`` newest first; ``limit``, ``max_id``, ``since_id``."""
+        headers = None
+        if "authorization" in request.headers:
+            if bearer_account(request) is None:
+                return JSONResponse(_INVALID_TOKEN, 401)
+            headers = self._rl_headers()
+        account_id = request.path_params["id"]
+        if not (account_id.isascii() and account_id.isdigit()):
+            return JSONResponse(_NOT_FOUND, 404, headers=headers)
+        q = request.query_params
+        try:
+            limit = max(1, min(40, int(q.get("limit", "20"))))
+            max_id = int(q["max_id"]) if q.get("max_id") else None
+            since_id = int(q["since_id"]) if q.get("since_id") else None
+        except ValueError:
+            return JSONResponse({"error": "Invalid pagination parameter"}, 400, headers=headers)
+        out: list[dict[str, Any]] = []
+        for sid in reversed(self.state.statuses_by_account.get(account_id, [])):
+            n = int(sid)
+            if max_id is not None and n >= max_id:
+                continue
+            if since_id is not None and n <= since_id:
+                break
+            out.append(self.state.statuses[sid])
+            if len(out) >= limit:
+                break
+        return JSONResponse(out, headers=headers)
+
+    async def verify_credentials(self, request: Request) -> Response:
+        """``GET /api/v1/accounts/verify_credentials``."""
+        account = bearer_account(request)
+        if account is None:
+            return JSONResponse(_INVALID_TOKEN, 401)
+        return JSONResponse(self._account_json(base_url(request), account), headers=self._rl_headers())
+
+    async def instance_v2(self, request: Request) -> Response:
+        """``GET /api/v2/instance``."""
+        return JSONResponse(
+            {
+                "domain": "sandbox.mastodon",
+                "title": "Sandbox",
+                "version": "4.3.0",
+                "configuration": INSTANCE_CONFIGURATION,
+            }
+        )
+
+    async def instance_v1(self, request: Request) -> Response:
+        """``GET /api/v1/instance`` (legacy shape)."""
+        return JSONResponse(
+            {
+                "uri": "sandbox.mastodon",
+                "title": "Sandbox",
+                "version": "4.3.0",
+                "max_toot_chars": MAX_CHARACTERS,
+                "configuration": INSTANCE_CONFIGURATION,
+            }
+        )

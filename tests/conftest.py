@@ -1,0 +1,186 @@
+"""Shared fixtures: both database engines, the app over ASGI, users, connections, the simulator."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from postpost.api.app import create_app
+from postpost.config import Settings, async_database_url
+from postpost.db.migrate import upgrade
+from postpost.db.session import Database
+from postpost.security import KeyHasher, SecretBox
+from postpost.services import accounts, connections
+from tests.pg import PostgresServer
+
+ENGINES = [e for e in os.environ.get("POSTPOST_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
+SECRET = "test-secret-key"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("POSTPOST_") and not name.startswith("POSTPOST_TEST_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def new_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], str]:
+    """Factory: a fresh, empty database of the given engine, as a plain URL."""
+
+    def make(engine: str) -> str:
+        name = f"pp_{secrets.token_hex(6)}"
+        if engine == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / (name + '.db')}"
+        server: PostgresServer = request.getfixturevalue("pg_server")
+        return server.create_database(name)
+
+    return make
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
+    return new_database_url(engine_name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(async_database_url(database_url))
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("data"), database_url=database_url, secret_key=SECRET  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, database: Database) -> Any:
+    return create_app(settings, database)
+
+
+@pytest_asyncio.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+@dataclass
+class TestUser:
+    """A user created through the services, with one API key."""
+
+    __test__ = False
+    id: str
+    email: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key}
+
+
+MakeUser = Callable[..., Awaitable[TestUser]]
+MakeConnection = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_user(database: Database) -> MakeUser:
+    async def make(plan: str = "pro", *, workspace: bool = False, parent: TestUser | None = None,
+                   entitlements: dict[str, Any] | None = None) -> TestUser:
+        email = f"user-{secrets.token_hex(6)}@example.com"
+        async with database.session() as session:
+            user = await accounts.create_user(session, email, plan=plan, workspace=workspace,
+                                              parent_user_id=parent.id if parent else None)
+            if entitlements is not None:
+                user.entitlements = entitlements
+            key = await accounts.create_key(session, KeyHasher(SECRET.encode()), user.id)
+            await session.commit()
+        return TestUser(user.id, email, key.raw)
+
+    return make
+
+
+@pytest.fixture
+def make_connection(database: Database) -> MakeConnection:
+    async def make(user: TestUser, platform: str = "mastodon", account_id: str | None = None, **fields: Any) -> str:
+        async with database.session() as session:
+            connection = await connections.add_connection(
+                session, SecretBox(SECRET.encode()), user_id=user.id, platform=platform,
+                account_id=account_id or str(secrets.randbelow(10**12)), **fields,
+            )
+            await session.commit()
+            return connection.compound_id
+
+    return make
+
+
+class _ServerThread:
+    """A uvicorn server for an ASGI app on a free loopback port, in a background thread."""
+
+    def __init__(self, asgi_app: Any) -> None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = uvicorn.Config(asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            threading.Event().wait(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def simulator_url() -> Iterator[str]:
+    """The platform simulator over real HTTP (stalls 0.5 s on timeout-after-commit)."""
+    from postpost.simulator import create_simulator_app
+
+    with _ServerThread(create_simulator_app(stall_seconds=0.5)) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def simulator(simulator_url: str) -> AsyncIterator[str]:
+    """The simulator URL, reset before the test."""
+    async with httpx.AsyncClient() as c:
+        await c.post(f"{simulator_url}/_control/reset")
+    yield simulator_url
+

@@ -1,0 +1,88 @@
+"""A real PostgreSQL for the test run: the local server if one answers, else a throwaway one.
+
+Order: POSTPOST_TEST_PG_URL; a server on 127.0.0.1:5432 (trust auth, user postgres); a throwaway
+server started from the `pgserver` wheel in a temporary directory. Never skipped silently: if none
+can be had, the run fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import tempfile
+from typing import Any
+
+import asyncpg
+
+LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+class PostgresServer:
+    """Hands out fresh databases on one server and drops them at the end."""
+
+    def __init__(self) -> None:
+        self.admin_url = ""
+        self._embedded: Any = None
+        self._created: list[str] = []
+
+    def start(self) -> None:
+        explicit = os.environ.get("POSTPOST_TEST_PG_URL")
+        if explicit:
+            self.admin_url = explicit
+        elif _port_open("127.0.0.1", 5432) and asyncio.run(_can_connect(LOCAL_URL)):
+            self.admin_url = LOCAL_URL
+        else:
+            import pgserver
+
+            self._embedded = pgserver.get_server(tempfile.mkdtemp(prefix="postpost-pg-"), cleanup_mode="stop")
+            self.admin_url = self._embedded.get_uri()
+
+    def create_database(self, name: str) -> str:
+        """Create database `name` and return its plain `postgresql://` URL."""
+        asyncio.run(_execute(self.admin_url, f'CREATE DATABASE "{name}"'))
+        self._created.append(name)
+        return _with_database(self.admin_url, name)
+
+    def stop(self) -> None:
+        for name in self._created:
+            try:
+                asyncio.run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+        if self._embedded is not None:
+            self._embedded.cleanup()
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def _can_connect(url: str) -> bool:
+    try:
+        connection = await asyncpg.connect(url, timeout=5)
+    except Exception:  # noqa: BLE001 - any failure means "not usable"
+        return False
+    await connection.close()
+    return True
+
+
+async def _execute(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url, timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    scheme, rest = url.split("://", 1)
+    credentials_host, _, tail = rest.partition("/")
+    query = ""
+    if "?" in tail:
+        query = "?" + tail.split("?", 1)[1]
+    return f"{scheme}://{credentials_host}/{name}{query}"
