@@ -74,7 +74,7 @@ def serve(
     """Serve the API on one process (SQLite file by default)."""
     import uvicorn
 
-    from postpost.api.app import create_app
+    from postpost.server import build_server
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -82,14 +82,42 @@ def serve(
     asyncio.run(upgrade(database))
     err.print(f"postpost serving on [bold]{settings.base_url()}[/bold] (database: {_describe(settings)})")
     err.print(f"API docs: {settings.base_url()}/docs")
-    uvicorn.run(create_app(settings, database, own_database=True), host=settings.host, port=settings.port,
-                log_level="info")
+    if settings.sandbox:
+        err.print(f"sandbox platforms: {settings.resolved_sandbox_url()} (see docs/sandbox.md)")
+    uvicorn.run(build_server(settings, database), host=settings.host, port=settings.port, log_level="info")
 
 
 def _describe(settings: Settings) -> str:
     if settings.is_sqlite:
         return settings.resolved_database_url.split(":///", 1)[-1]
     return settings.resolved_database_url.split("@")[-1]
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Workers to run in this process.")] = 1,
+) -> None:
+    """Run publishing workers only (any number, on any host, sharing one PostgreSQL)."""
+    import signal
+
+    from postpost.engine.worker import Worker
+
+    settings = Settings()
+
+    async def main() -> None:
+        database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        await upgrade(database)
+        running = [Worker(settings, database, sandbox_url=settings.resolved_sandbox_url()) for _ in range(processes)]
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: [w.stop() for w in running])
+        err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
+        try:
+            await asyncio.gather(*(w.run() for w in running))
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
 
 
 @db_app.command("upgrade")
@@ -182,6 +210,27 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")], as_json:
 
     data = _run(work)
     _emit(as_json, data, lambda: out.print(f"Revoked key {data['keyId']}"))
+
+
+@connections_app.command("add-sandbox")
+def connections_add_sandbox(
+    user: Annotated[str, typer.Option(help="User id.")],
+    platform: Annotated[str, typer.Option(help="mastodon or bluesky.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a sandbox connection: it publishes to the simulator served at /sandbox."""
+    from postpost.sandbox import add_sandbox_connection
+
+    async def work(settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            await accounts.get_user(session, user)
+            connection = await add_sandbox_connection(session, SecretBox(settings.resolved_secret_key), user, platform)
+            await session.commit()
+            return {"platformId": connection.compound_id, "username": connection.username}
+
+    data = _run(work)
+    _emit(as_json, {"platformId": data["platformId"]},
+          lambda: out.print(f"Connected sandbox account [bold]{data['platformId']}[/bold] ({data['username']})"))
 
 
 @connections_app.command("add")

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     public_url: str | None = None
     max_body_bytes: int = 1_048_576
     sandbox: bool = True
+    sandbox_url: str | None = None
     workers: int = 1
     worker_concurrency: int = 16
     claim_batch: int = 64
@@ -57,6 +58,12 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def resolved_sandbox_url(self) -> str | None:
+        """Where sandbox connections publish: POSTPOST_SANDBOX_URL, else this server's /sandbox."""
+        if not self.sandbox:
+            return None
+        return (self.sandbox_url or f"{self.base_url()}/sandbox").rstrip("/")
 
     def base_url(self) -> str:
         """The URL this server is reached at (used to address the mounted sandbox)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -11,20 +11,39 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connections, posts
+from postpost.api.routes import connection_checks, connections, logs, posts
 from postpost.config import Settings
 from postpost.db.session import Database
+from postpost.platforms.registry import AdapterPool
 from postpost.security import KeyHasher, SecretBox
 
 API_PREFIX = "/api/v1"
+Hook = Callable[[], AbstractAsyncContextManager[object]]
 
 
-def create_app(settings: Settings, database: Database, *, own_database: bool = False) -> FastAPI:
-    """Build the API around ready parts; `own_database` disposes the engine on shutdown."""
+def create_app(
+    settings: Settings,
+    database: Database,
+    *,
+    sandbox_url: str | None = None,
+    own_database: bool = False,
+    hooks: Sequence[Hook] = (),
+) -> FastAPI:
+    """Build the API around ready parts.
+
+    `sandbox_url` is where sandbox connections publish (the mounted simulator); `hooks` are
+    context managers run for the server's lifetime (e.g. in-process workers); `own_database`
+    disposes the engine on shutdown.
+    """
+    adapters = AdapterPool(timeout=settings.platform_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook())
+            yield
+        await adapters.close()
         if own_database:
             await database.dispose()
 
@@ -41,9 +60,11 @@ def create_app(settings: Settings, database: Database, *, own_database: bool = F
         database=database,
         hasher=KeyHasher(settings.resolved_secret_key),
         box=SecretBox(settings.resolved_secret_key),
+        adapters=adapters,
+        sandbox_url=sandbox_url,
     )
     install_error_handlers(app)
-    for module in (posts, connections):
+    for module in (posts, connections, connection_checks, logs):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
 
     @app.get("/health", include_in_schema=False)

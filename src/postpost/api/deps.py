@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from postpost.api.errors import failure_message
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.errors import InvalidInput
+from postpost.platforms.registry import AdapterPool
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
 
@@ -26,6 +28,8 @@ class Services:
     database: Database
     hasher: KeyHasher
     box: SecretBox
+    adapters: AdapterPool
+    sandbox_url: str | None
 
 
 def get_services(request: Request) -> Services:
@@ -66,9 +70,31 @@ async def get_json_body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("Invalid JSON body") from None
+    if _has_lone_surrogate(body):
+        raise InvalidInput("Invalid JSON body")
+    return body
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a string anywhere in `value` holds a `\\udXXX` escape that is not valid UTF-8 (unstorable)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 JsonBody = Annotated[Any, Depends(get_json_body)]

@@ -165,3 +165,36 @@ def responses(*extra: tuple[int, type[BaseModel], str]) -> dict[int | str, dict[
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """openapi_extra documenting a JSON request body that the service validates itself."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+
+
+class PostLogEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id_: str = Field(alias="_id")
+    postGroupId: str
+    postId: str | None = None
+    platform: str | None = None
+    event: Literal["scheduled", "processing", "publish_attempted", "publish_succeeded", "publish_failed",
+                   "status_changed"]
+    error: str | None = None
+    httpStatus: int | None = None
+    retryCount: int | None = None
+    metadata: dict[str, Any] | None = None
+    createdAt: str
+    updatedAt: str
+
+
+class PostLogsReply(BaseModel):
+    success: Literal[True]
+    logs: list[PostLogEntry]
+
+
+class TestConnectionReply(BaseModel):
+    platform: str
+    platformId: str
+    username: str | None
+    status: Literal["ok", "error"]
+    message: str
+    permissions: list[str]
+    tokenExpiresIn: str | None
+    lastSuccessfulPost: str | None
+    lastError: LastError | None

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postpost.db.models import Connection
 from postpost.errors import Conflict, InvalidInput, NotFound
 from postpost.ids import iso, utcnow
+from postpost.platforms.base import Credentials
 from postpost.security import SecretBox
 
 PLATFORMS = (
@@ -19,6 +20,7 @@ PLATFORMS = (
     "youtube", "facebook", "bluesky", "mastodon", "telegram",
 )
 EXPIRING_SOON = timedelta(days=7)
+DEFAULT_BASE_URLS = {"mastodon": "https://mastodon.social", "bluesky": "https://bsky.social"}
 
 
 def split_platform_id(compound: str) -> tuple[str, str]:
@@ -146,3 +148,16 @@ async def add_connection(
     session.add(connection)
     await session.flush()
     return connection
+
+
+def credentials_for(connection: Connection, box: SecretBox, sandbox_url: str | None) -> Credentials:
+    """Decrypted credentials and the API origin (sandbox connections publish to the simulator)."""
+    secrets: dict[str, Any] = box.decrypt(connection.secrets)
+    if connection.is_sandbox and sandbox_url:
+        base_url = f"{sandbox_url.rstrip('/')}/{connection.platform}"
+    else:
+        base_url = connection.base_url or DEFAULT_BASE_URLS.get(connection.platform, "")
+    return Credentials(
+        account_id=connection.account_id, base_url=base_url,
+        secrets={k: str(v) for k, v in secrets.items()}, username=connection.username,
+    )

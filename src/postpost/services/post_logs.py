@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +27,13 @@ def log_event(
     http_status: int | None = None,
     retry_count: int | None = None,
     details: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> PostLog:
     """Add one log entry to the session (committed with the change it describes)."""
     entry = PostLog(group_id=group_id, post_id=post_id, platform=platform, event=event, error=error,
                     http_status=http_status, retry_count=retry_count, details=details)
+    if at is not None:
+        entry.created_at = entry.updated_at = at
     session.add(entry)
     return entry
 
