@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, asc, desc, exists, func, literal, select
+from sqlalchemy import and_, asc, desc, exists, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Media, Post, PostGroup
@@ -20,12 +20,17 @@ GROUP_STATUSES = ("draft", "scheduled", "published", "failed", "partially_publis
 SORT_FIELDS = {"createdAt": PostGroup.created_at, "updatedAt": PostGroup.updated_at,
                "scheduledTime": PostGroup.scheduled_time}
 _LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+_MAX_OFFSET = 2**62  # beyond any real row count; keeps huge pages inside a signed 64-bit OFFSET
 
 
 def _parse_int(value: str | None) -> int | None:
-    """JavaScript parseInt: the leading integer of the string, else None."""
+    """JavaScript parseInt: the leading integer of the string, else None (saturates at ±10**18)."""
     match = _LEADING_INT.match(value or "")
-    return int(match.group(1)) if match else None
+    if not match:
+        return None
+    sign = -1 if match.group(1).startswith("-") else 1
+    digits = match.group(1).lstrip("+-").lstrip("0")
+    return sign * (int(digits or "0") if len(digits) <= 18 else 10**18)
 
 
 def _like_escape(value: str) -> str:
@@ -36,18 +41,18 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
     page = max(_parse_int(params.get("page")) or 1, 1)
     limit = min(max(_parse_int(params.get("limit")) or 20, 1), 100)
     conditions = [PostGroup.user_id == principal.user_id]
-    status = params.get("status")
+    status = params.get("status") or None
     if status is not None:
         if status not in GROUP_STATUSES:
             raise InvalidInput(f"Invalid status. Must be one of: {', '.join(GROUP_STATUSES)}")
         conditions.append(PostGroup.status == status)
-    sort_by = params.get("sortBy", "createdAt")
+    sort_by = params.get("sortBy") or "createdAt"
     if sort_by not in SORT_FIELDS:
         raise InvalidInput("Invalid sortBy. Must be one of: createdAt, updatedAt, scheduledTime")
     order = asc if params.get("sortOrder") == "asc" else desc
     for name, op in (("fromDate", "ge"), ("toDate", "le")):
         raw = params.get(name)
-        if raw is None:
+        if not raw:
             continue
         moment = parse_lenient_date(raw)
         if moment is None:
@@ -55,7 +60,9 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
         column = PostGroup.scheduled_time
         conditions.append(column >= moment if op == "ge" else column <= moment)
     platform = params.get("platform")
-    if platform:
+    if platform and "\x00" in platform:  # PostgreSQL rejects NUL in text; no stored id contains one
+        conditions.append(false())
+    elif platform:
         pattern = _like_escape(platform.lower()) + "-%"
         compound = func.lower(Post.platform + literal("-") + Post.account_id)
         conditions.append(
@@ -67,7 +74,7 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
         await session.scalars(
             select(PostGroup).where(where)
             .order_by(order(SORT_FIELDS[sort_by]), order(PostGroup.id))
-            .offset((page - 1) * limit).limit(limit)
+            .offset(min((page - 1) * limit, _MAX_OFFSET)).limit(limit)
         )
     )
     items = await _items(session, groups)

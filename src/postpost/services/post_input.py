@@ -43,7 +43,7 @@ def parse_create_post(body: Any) -> NewPost:
     platform_ids = _platforms(body.get("platforms"))
     raw_time = body.get("scheduledTime")
     scheduled_time = None
-    if raw_time is not None:
+    if raw_time not in (None, ""):
         scheduled_time = parse_scheduled_time(raw_time)
         if scheduled_time is None:
             raise InvalidInput("Invalid scheduled time format")

@@ -32,7 +32,10 @@ def parse_scheduled_time(value: object) -> datetime | None:
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         if offset > timedelta(hours=18):
             return None
-        parsed -= sign * offset
+        try:
+            parsed -= sign * offset
+        except OverflowError:
+            return None
     return parsed.replace(microsecond=parsed.microsecond - parsed.microsecond % 1000)
 
 
@@ -56,4 +59,7 @@ def parse_lenient_date(value: str) -> datetime | None:
             parsed = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
             return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        return None
