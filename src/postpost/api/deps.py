@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.api.errors import failure_message
@@ -46,15 +48,28 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
-    """The one authentication step every /api/v1 route goes through."""
+API_KEY = APIKeyHeader(name="x-api-key", auto_error=False, description="Your PostPost API key (`sk_…`).")
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[str | None, Security(API_KEY)] = None,
+    acting_user_id: Annotated[str | None, Header(
+        alias="x-postpost-user-id", description="Act as a managed user of your workspace (24-hex user id).",
+    )] = None,
+    client: Annotated[str | None, Header(
+        alias="x-postpost-client", description="`mcp` for MCP traffic (checks mcpAccess, not apiAccess).",
+    )] = None,
+) -> Principal:
+    """The one authentication step every /api/v1 route goes through (headers declared for /openapi.json)."""
     with failure_message("Internal server error"):
         principal = await authenticate(
             session,
             get_services(request).hasher,
-            api_key=request.headers.get("x-api-key"),
-            acting_user_id=request.headers.get("x-postpost-user-id"),
-            client=request.headers.get("x-postpost-client"),
+            api_key=api_key,
+            acting_user_id=acting_user_id,
+            client=client,
         )
         if session.dirty:
             await session.commit()
@@ -70,24 +85,35 @@ async def get_json_body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("Invalid JSON body") from None
-    if _has_lone_surrogate(body):
+    if _has_unstorable_text(body):
         raise InvalidInput("Invalid JSON body")
     return body
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """True when a string anywhere in `value` holds a `\\udXXX` escape that is not valid UTF-8 (unstorable)."""
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _has_unstorable_text(value: Any) -> bool:
+    """True when a string (or key) holds NUL or a lone surrogate: text no database here can store."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if _UNSTORABLE.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())

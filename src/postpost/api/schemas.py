@@ -151,6 +151,8 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "`API key is required`, `Invalid API key`, `Invalid API key owner`."},
     403: {"model": ErrorBody, "description": "Access not enabled for the plan, or workspace errors."},
     500: {"model": ErrorBody, "description": "Unexpected failure."},
+    # Also keeps FastAPI from documenting a 422 `{detail}` body the API never sends.
+    "4XX": {"model": ErrorBody, "description": "Any other client error (e.g. 413 `Request body too large`)."},
 }
 
 

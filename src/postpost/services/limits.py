@@ -48,6 +48,8 @@ def assert_platforms_allowed(ent: Entitlements, platform_ids: Sequence[str]) -> 
 
 def month_period(moment: datetime) -> tuple[datetime, datetime]:
     start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    if moment.year == datetime.max.year and moment.month == 12:
+        return start, datetime.max.replace(tzinfo=UTC)
     end = datetime(moment.year + (moment.month == 12), moment.month % 12 + 1, 1, tzinfo=UTC)
     return start, end
 
