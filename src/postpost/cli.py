@@ -108,9 +108,13 @@ def worker(
         database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
         await upgrade(database)
         running = [Worker(settings, database, sandbox_url=settings.resolved_sandbox_url()) for _ in range(processes)]
+        def stop_all() -> None:
+            for running_worker in running:
+                running_worker.stop()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: [w.stop() for w in running])
+            loop.add_signal_handler(sig, stop_all)
         err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
         try:
             await asyncio.gather(*(w.run() for w in running))

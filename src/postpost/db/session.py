@@ -33,6 +33,11 @@ class Database:
         await self.engine.dispose()
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """`sqlite` or `postgresql`: the dialect behind a session."""
+    return session.get_bind().dialect.name
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if path and path != ":memory:":

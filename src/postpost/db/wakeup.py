@@ -12,6 +12,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from postpost.db.session import dialect_name
+
 CHANNEL = "postpost_due"
 _listeners: set[asyncio.Event] = set()
 
@@ -34,7 +36,7 @@ def wake_local() -> None:
 
 async def announce_due(session: AsyncSession) -> None:
     """Wake workers once the current transaction commits."""
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(text(f"NOTIFY {CHANNEL}"))
     sync_session = session.sync_session
     if not event.contains(sync_session, "after_commit", _after_commit):

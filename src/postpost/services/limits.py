@@ -134,7 +134,7 @@ def _check_horizon(ent: Entitlements, scheduled_time: datetime, now: datetime) -
 async def _check_budget(
     session: AsyncSession,
     ent: Entitlements,
-    query: Select[Any],
+    query: Select[str, str, int],
     platform_ids: Sequence[str],
     limit: int,
     *,
