@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 900.0
     platform_timeout_seconds: float = 10.0
-    db_pool_size: int = 10
+    db_pool_size: int = 20
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import ApiKey, User
+from postpost.db.models import ApiKey, Plan, User
 from postpost.errors import Forbidden, InvalidInput, Unauthenticated
 from postpost.ids import is_object_id, utcnow
 from postpost.security import KeyHasher, key_prefix
@@ -44,14 +44,14 @@ async def authenticate(
     """Resolve the request's principal or raise the contract's AUTH error."""
     if not api_key:
         raise Unauthenticated("API key is required")
-    key = await _find_key(session, hasher, api_key)
-    if key is None:
+    found = await _find_key(session, hasher, api_key)
+    if found is None:
         raise Unauthenticated("Invalid API key")
-    actor = await session.get(User, key.user_id)
+    key, actor, plan = found
     if actor is None:
         raise Unauthenticated("Invalid API key owner")
     billing_owner = await _billing_owner(session, actor)
-    entitlements = await resolve_entitlements(session, billing_owner)
+    entitlements = await resolve_entitlements(session, billing_owner, plan if billing_owner is actor else None)
     client_name = "mcp" if (client or "").strip().lower() == "mcp" else "api"
     if client_name == "mcp" and not entitlements.mcp_access:
         raise Forbidden("MCP access is not enabled for this account")
@@ -69,13 +69,20 @@ async def authenticate(
     )
 
 
-async def _find_key(session: AsyncSession, hasher: KeyHasher, raw: str) -> ApiKey | None:
-    candidates = await session.scalars(
-        select(ApiKey).where(ApiKey.key_prefix == key_prefix(raw), ApiKey.revoked_at.is_(None)).limit(20)
+async def _find_key(
+    session: AsyncSession, hasher: KeyHasher, raw: str
+) -> tuple[ApiKey, User | None, Plan | None] | None:
+    """The active key matching `raw`, with its owner and the owner's plan, in one query."""
+    candidates = await session.execute(
+        select(ApiKey, User, Plan)
+        .outerjoin(User, User.id == ApiKey.user_id)
+        .outerjoin(Plan, Plan.key == User.plan_key)
+        .where(ApiKey.key_prefix == key_prefix(raw), ApiKey.revoked_at.is_(None))
+        .limit(20)
     )
-    for key in candidates:
+    for key, user, plan in candidates.tuples():
         if hasher.verify(raw, key.key_hash):
-            return key
+            return key, user, plan
     return None
 
 

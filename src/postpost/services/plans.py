@@ -46,9 +46,10 @@ class Entitlements:
         )
 
 
-async def resolve_entitlements(session: AsyncSession, owner: User) -> Entitlements:
-    """The owner's plan, with the user's custom entitlements (if any) laid over it."""
-    plan = await session.get(Plan, owner.plan_key)
+async def resolve_entitlements(session: AsyncSession, owner: User, plan: Plan | None = None) -> Entitlements:
+    """The owner's plan (loaded unless given), with the user's custom entitlements laid over it."""
+    if plan is None or plan.key != owner.plan_key:
+        plan = await session.get(Plan, owner.plan_key)
     data: dict[str, Any] = dict(plan.entitlements) if plan else {}
     if owner.entitlements:
         data.update(owner.entitlements)
