@@ -90,8 +90,12 @@ class Worker:
     async def _claim_loop(self) -> None:
         lease = timedelta(seconds=self.settings.lease_seconds)
         while not self._stop.is_set():
-            free = self.settings.worker_concurrency - len(self._in_flight)
+            # outcomes waiting to be recorded still hold their leases: count them as busy
+            free = self.settings.worker_concurrency - len(self._in_flight) - self._outcomes.qsize()
             if free <= 0:
+                # Clear first: a waker set while full would make _wait return at once without
+                # yielding, spinning the loop and starving the in-flight publishes forever.
+                self._waker.clear()
                 await self._wait(None)
                 continue
             self._waker.clear()
