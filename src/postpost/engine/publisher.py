@@ -57,7 +57,7 @@ async def publish_item(
         reason = (
             "Connection not found"
             if item.credentials is None
-            else f"Platform {item.platform} is not supported"
+            else f"Platform {item.claim.platform} is not supported"
         )
         return _stop(outcome, 0, PlatformError(ErrorCode.UNKNOWN_ERROR, reason))
     creds = item.credentials
@@ -130,21 +130,20 @@ async def _persisted(
     pending: Awaitable[Credentials], current: Credentials, item: WorkItem, save: SaveCredentials
 ) -> Credentials:
     fresh = await pending
-    if fresh is not current and item.connection_id is not None:
-        await save(item.connection_id, fresh)
+    if fresh is not current and item.claim.connection_id is not None:
+        await save(item.claim.connection_id, fresh)
     return fresh
 
 
 def _split(item: WorkItem, adapter: PlatformAdapter | None) -> list[PartRow]:
     texts = (
-        split_into_parts(item.content, adapter.max_text_length, adapter.text_length)
+        split_into_parts(item.claim.content, adapter.max_text_length, adapter.text_length)
         if adapter
-        else [item.content]
+        else [item.claim.content]
     )
+    key = item.claim.idempotency_key
     return [
-        PartRow(
-            item.head_id if i == 0 else None, i, text, item.head_key if i == 0 else f"{item.head_key}-{i}"
-        )
+        PartRow(item.head_id if i == 0 else None, i, text, key if i == 0 else f"{key}-{i}")
         for i, text in enumerate(texts)
     ]
 

@@ -1,27 +1,50 @@
 """Writing publish outcomes: platform post rows, thread parts, logs, connection health, group roll-up.
 
-Many outcomes are written in one transaction. Every write to a claimed row is guarded by its
-lease token, so a worker that lost its lease (and whose post another worker took over) writes
-nothing. Groups deleted mid-publish are skipped.
+A batch of outcomes is written in one transaction with a fixed number of statements (executemany
+for the rows). A worker that lost a lease (its post was taken over after the lease expired)
+writes nothing for that post: on PostgreSQL the rows are locked and their lease tokens checked
+first; on SQLite the single writer gives the same guarantee. Groups deleted mid-publish are skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
+from postpost.db.session import dialect_name
 from postpost.engine.publisher import Outcome
 from postpost.engine.retry import next_attempt_at, should_retry
-from postpost.ids import iso, utcnow
+from postpost.ids import iso, new_id, utcnow
 from postpost.platforms.base import PlatformError
-from postpost.services.post_logs import log_event
+from postpost.services.post_logs import insert_logs, log_row
 
 TERMINAL = ("published", "failed")
+POSTS = cast(Table, Post.__table__)
+GROUPS = cast(Table, PostGroup.__table__)
+_ROW_COLUMNS = (
+    "status",
+    "posted_id",
+    "posted_url",
+    "remote_ref",
+    "published_at",
+    "error",
+    "due_at",
+    "retry_count",
+    "content",
+)
+_UPDATE_ROW = (
+    update(POSTS)
+    .where(POSTS.c.id == bindparam("row_id"))
+    .values(
+        {name: bindparam(f"v_{name}") for name in _ROW_COLUMNS}
+        | {"lease_token": None, "lease_expires_at": None, "updated_at": bindparam("v_now")}
+    )
+)
 
 
 def error_object(error: PlatformError, failed_at: datetime, *, message: str | None = None) -> dict[str, Any]:
@@ -43,23 +66,36 @@ class Recorder:
 
     async def record(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
         now = utcnow()
-        group_ids = sorted({o.item.group_id for o in outcomes})
-        if session.bind.dialect.name == "postgresql":
-            await session.execute(
-                select(PostGroup.id)
-                .where(PostGroup.id.in_(group_ids))
-                .order_by(PostGroup.id)
-                .with_for_update()
-            )
-        kept = [o for o in outcomes if await self._claimed_row(session, o, now)]
-        existing = set(await session.scalars(select(PostGroup.id).where(PostGroup.id.in_(group_ids))))
-        kept = [o for o in kept if o.item.group_id in existing]
+        kept = await self._still_held(session, outcomes)
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        logs: list[dict[str, Any]] = []
         for outcome in kept:
-            await self._parts_and_logs(session, outcome, now)
+            self._rows(outcome, now, updates, inserts)
+            logs += self._logs(outcome)
+        if updates:
+            await session.execute(_UPDATE_ROW, updates)
+        if inserts:
+            await session.execute(insert(POSTS), inserts)
+        await insert_logs(session, logs)
         await self._connections(session, kept, now)
-        await session.flush()
-        await roll_up(session, sorted({o.item.group_id for o in kept}), now)
+        await roll_up(session, sorted({o.item.claim.group_id for o in kept}), now)
         await session.commit()
+
+    async def _still_held(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Outcomes whose lease this worker still holds and whose group still exists."""
+        is_pg = dialect_name(session) == "postgresql"
+        group_ids = sorted({o.item.claim.group_id for o in outcomes})
+        groups = select(PostGroup.id).where(PostGroup.id.in_(group_ids)).order_by(PostGroup.id)
+        existing = set(await session.scalars(groups.with_for_update() if is_pg else groups))
+        held = select(Post.id, Post.lease_token).where(Post.id.in_([o.item.claim.post_id for o in outcomes]))
+        tokens = dict((await session.execute(held.with_for_update() if is_pg else held)).tuples().all())
+        return [
+            o
+            for o in outcomes
+            if o.item.claim.group_id in existing
+            and tokens.get(o.item.claim.post_id) == o.item.claim.lease_token
+        ]
 
     def _retrying(self, outcome: Outcome) -> bool:
         return outcome.error is not None and should_retry(
@@ -70,149 +106,137 @@ class Recorder:
         """Column values for part `position` of the outcome."""
         part = outcome.parts[position]
         failed = outcome.failed_index
-        base: dict[str, Any] = {"lease_token": None, "lease_expires_at": None, "updated_at": now}
+        attempts = outcome.item.claim.attempts
+        state: dict[str, Any] = {
+            "status": "published",
+            "posted_id": None,
+            "posted_url": None,
+            "remote_ref": None,
+            "published_at": None,
+            "error": None,
+            "due_at": None,
+            "retry_count": attempts - 1,
+            "content": part.text,
+        }
         if part.published is not None and (failed is None or position < failed):
-            return {
-                **base,
-                "status": "published",
-                "posted_id": part.published.remote_id,
-                "posted_url": part.published.url,
-                "remote_ref": dict(part.published.ref) or None,
-                "published_at": outcome.finished_at,
-                "error": None,
-                "due_at": None,
-            }
+            state.update(
+                posted_id=part.published.remote_id,
+                posted_url=part.published.url,
+                remote_ref=dict(part.published.ref) or None,
+                published_at=outcome.finished_at,
+            )
+            return state
         assert outcome.error is not None and failed is not None
         if self._retrying(outcome):
             due = next_attempt_at(
-                outcome.error,
-                outcome.item.claim.attempts,
-                now,
-                base_seconds=self.retry_base,
-                max_seconds=self.retry_max,
+                outcome.error, attempts, now, base_seconds=self.retry_base, max_seconds=self.retry_max
             )
-            return {**base, "status": "pending", "due_at": due if position == failed else None}
+            state.update(status="pending", retry_count=attempts, due_at=due if position == failed else None)
+            return state
         message = (
             None
             if position == failed
             else (f"Not published: part {failed + 1} of the thread failed ({outcome.error.message})")
         )
-        return {
-            **base,
-            "status": "failed",
-            "due_at": None,
-            "error": error_object(outcome.error, outcome.finished_at, message=message),
-        }
+        state.update(status="failed", error=error_object(outcome.error, outcome.finished_at, message=message))
+        return state
 
-    async def _claimed_row(self, session: AsyncSession, outcome: Outcome, now: datetime) -> bool:
+    def _rows(
+        self, outcome: Outcome, now: datetime, updates: list[dict[str, Any]], inserts: list[dict[str, Any]]
+    ) -> None:
         claim = outcome.item.claim
-        values = self._state(outcome, 0, now)
-        if outcome.item.is_new_chain:
-            values["content"] = outcome.parts[0].text
-        if values["status"] == "pending":
-            values["retry_count"] = Post.retry_count + 1
-        result = await session.execute(
-            update(Post)
-            .where(Post.id == claim.post_id, Post.lease_token == claim.lease_token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def _parts_and_logs(self, session: AsyncSession, outcome: Outcome, now: datetime) -> None:
-        item = outcome.item
-        for position in range(1, len(outcome.parts)):
-            part = outcome.parts[position]
-            values = self._state(outcome, position, now)
-            if part.id is None:
-                session.add(
-                    Post(
-                        group_id=item.group_id,
-                        user_id=item.user_id,
-                        connection_id=item.connection_id,
-                        platform=item.platform,
-                        account_id=item.account_id,
-                        content=part.text,
-                        thread_index=part.index,
-                        head_post_id=item.head_id,
-                        idempotency_key=part.idempotency_key,
-                        created_at=now,
-                        **values,
-                    )
-                )
-            else:
-                await session.execute(
-                    update(Post)
-                    .where(Post.id == part.id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-        retry_count = item.claim.attempts - 1 or None
-        for attempt in outcome.attempts:
-            log_event(
-                session,
-                item.group_id,
-                "publish_attempted",
-                post_id=item.claim.post_id,
-                platform=item.platform,
-                retry_count=retry_count,
-                details={"part": attempt.index + 1, "reconciled": attempt.reconciled},
-                at=attempt.started_at,
+        for position, part in enumerate(outcome.parts):
+            state = self._state(outcome, position, now)
+            if part.id is not None:
+                updates.append({"row_id": part.id, "v_now": now} | {f"v_{k}": v for k, v in state.items()})
+                continue
+            inserts.append(
+                state
+                | {
+                    "id": new_id(),
+                    "group_id": claim.group_id,
+                    "user_id": claim.user_id,
+                    "connection_id": claim.connection_id,
+                    "platform": claim.platform,
+                    "account_id": claim.account_id,
+                    "thread_index": part.index,
+                    "head_post_id": outcome.item.head_id,
+                    "idempotency_key": part.idempotency_key,
+                    "attempts": 0,
+                    "may_have_published": False,
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
+
+    def _logs(self, outcome: Outcome) -> list[dict[str, Any]]:
+        claim = outcome.item.claim
+        common: dict[str, Any] = {
+            "post_id": claim.post_id,
+            "platform": claim.platform,
+            "retry_count": claim.attempts - 1 or None,
+        }
+        logs = [
+            log_row(
+                claim.group_id,
+                "publish_attempted",
+                at=attempt.started_at,
+                **common,
+                details={"part": attempt.index + 1, "reconciled": attempt.reconciled},
+            )
+            for attempt in outcome.attempts
+        ]
         if outcome.error is None:
-            log_event(
-                session,
-                item.group_id,
-                "publish_succeeded",
-                post_id=item.claim.post_id,
-                platform=item.platform,
-                retry_count=retry_count,
-                details={
-                    "postedId": outcome.parts[0].published.remote_id if outcome.parts[0].published else None,
-                    "parts": len(outcome.parts),
-                },
-                at=outcome.finished_at,
+            head = outcome.parts[0].published
+            logs.append(
+                log_row(
+                    claim.group_id,
+                    "publish_succeeded",
+                    at=outcome.finished_at,
+                    **common,
+                    details={"postedId": head.remote_id if head else None, "parts": len(outcome.parts)},
+                )
             )
         else:
-            log_event(
-                session,
-                item.group_id,
-                "publish_failed",
-                post_id=item.claim.post_id,
-                platform=item.platform,
-                error=outcome.error.message,
-                http_status=outcome.error.status,
-                retry_count=retry_count,
-                details={
-                    "errorCode": outcome.error.code.value,
-                    "retryable": outcome.error.retryable,
-                    "willRetry": self._retrying(outcome),
-                },
-                at=outcome.finished_at,
+            error = outcome.error
+            logs.append(
+                log_row(
+                    claim.group_id,
+                    "publish_failed",
+                    at=outcome.finished_at,
+                    **common,
+                    error=error.message,
+                    http_status=error.status,
+                    details={
+                        "errorCode": error.code.value,
+                        "retryable": error.retryable,
+                        "willRetry": self._retrying(outcome),
+                    },
+                )
             )
+        return logs
 
     async def _connections(self, session: AsyncSession, outcomes: Sequence[Outcome], now: datetime) -> None:
-        successes: set[str] = set()
-        errors: dict[str, dict[str, Any]] = {}
+        """Keep each connection's lastSuccessfulPost and lastError current."""
+        changes: dict[str, dict[str, Any]] = {}
         for o in outcomes:
-            if o.item.connection_id is None:
+            connection_id = o.item.claim.connection_id
+            if connection_id is None:
                 continue
             if o.error is None:
-                successes.add(o.item.connection_id)
+                changes.setdefault(connection_id, {})["last_successful_post_at"] = now
             elif not self._retrying(o):
-                errors[o.item.connection_id] = {"message": o.error.message, "occurredAt": iso(o.finished_at)}
-        if successes:
-            await session.execute(
-                update(Connection)
-                .where(Connection.id.in_(successes))
-                .values(last_successful_post_at=now)
-                .execution_options(synchronize_session=False)
-            )
-        for connection_id, error in errors.items():
+                changes.setdefault(connection_id, {})["last_error"] = {
+                    "message": o.error.message,
+                    "occurredAt": iso(o.finished_at),
+                }
+        for connection_id, values in changes.items():
             await session.execute(
                 update(Connection)
                 .where(Connection.id == connection_id)
-                .values(last_error=error)
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
 
@@ -226,21 +250,32 @@ async def roll_up(session: AsyncSession, group_ids: Sequence[str], now: datetime
         select(Post.group_id, Post.status).where(Post.group_id.in_(group_ids))
     ):
         statuses.setdefault(group_id, set()).add(status)
-    for group_id, seen in statuses.items():
-        if not seen <= set(TERMINAL):
-            continue
-        final = (
-            "published"
-            if seen == {"published"}
-            else "failed"
-            if seen == {"failed"}
-            else "partially_published"
+    unfinished = set(
+        await session.scalars(
+            select(PostGroup.id).where(PostGroup.id.in_(group_ids), PostGroup.processing_status != "finished")
         )
-        changed = await session.execute(
-            update(PostGroup)
-            .where(PostGroup.id == group_id, PostGroup.processing_status != "finished")
-            .values(status=final, processing_status="finished", updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if changed.rowcount:  # type: ignore[attr-defined]
-            log_event(session, group_id, "status_changed", details={"status": final})
+    )
+    finals = {
+        group_id: "published"
+        if seen == {"published"}
+        else "failed"
+        if seen == {"failed"}
+        else "partially_published"
+        for group_id, seen in statuses.items()
+        if seen <= set(TERMINAL) and group_id in unfinished
+    }
+    if not finals:
+        return
+    await session.execute(
+        update(GROUPS)
+        .where(GROUPS.c.id == bindparam("group_id"))
+        .values(status=bindparam("final"), processing_status="finished", updated_at=now),
+        [{"group_id": group_id, "final": final} for group_id, final in finals.items()],
+    )
+    await insert_logs(
+        session,
+        [
+            log_row(group_id, "status_changed", details={"status": final}, at=now)
+            for group_id, final in finals.items()
+        ],
+    )

@@ -138,7 +138,9 @@ class Worker:
 
     async def _publish(self, item: WorkItem) -> None:
         try:
-            outcome = await publish_item(item, self._adapters.get(item.platform), self._save_credentials)
+            outcome = await publish_item(
+                item, self._adapters.get(item.claim.platform), self._save_credentials
+            )
         except Exception as exc:  # an adapter bug must still end in a recorded status
             log.exception("publishing %s crashed", item.claim.post_id)
             outcome = _crashed(item, exc)
@@ -199,7 +201,9 @@ class Worker:
 
 
 def _crashed(item: WorkItem, exc: Exception) -> Outcome:
-    outcome = Outcome(item, item.parts or [PartRow(item.head_id, 0, item.content, item.head_key)])
+    outcome = Outcome(
+        item, item.parts or [PartRow(item.head_id, 0, item.claim.content, item.claim.idempotency_key)]
+    )
     outcome.error = PlatformError(
         ErrorCode.UNKNOWN_ERROR, f"Internal error while publishing: {type(exc).__name__}"
     )
