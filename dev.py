@@ -31,7 +31,9 @@ def ensure_env(extras: str) -> None:
     target = f".[{extras}]" if extras else "."
     print(f"dev.py: installing {target} into .venv", file=sys.stderr)
     subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target], check=True, cwd=ROOT)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target], check=True, cwd=ROOT
+    )
     stamp.write_text(digest)
 
 

@@ -47,8 +47,9 @@ def spawn(args: Sequence[str], env: dict[str, str] | None = None) -> subprocess.
     full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
     log = tempfile.NamedTemporaryFile(prefix="ppbench-proc-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(list(args), env=full_env, cwd=ROOT, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        list(args), env=full_env, cwd=ROOT, start_new_session=True, stdout=log, stderr=subprocess.STDOUT
+    )
     proc.log_path = log.name  # type: ignore[attr-defined]
     log.close()
     return proc
@@ -77,8 +78,9 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def running(args: Sequence[str], port: int | None = None, env: dict[str, str] | None = None
-            ) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    args: Sequence[str], port: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = spawn(args, env)
     try:
         if port is not None:
@@ -171,6 +173,7 @@ def loadavg() -> str:
 
 def busy_others(exclude: set[int] | None = None, threshold: float = 20.0) -> str:
     """Processes (not ours) that used more than `threshold` % of a CPU over the last 0.5 s."""
+
     def ticks() -> dict[int, tuple[int, str]]:
         out = {}
         for d in Path("/proc").iterdir():
@@ -178,8 +181,8 @@ def busy_others(exclude: set[int] | None = None, threshold: float = 20.0) -> str
                 continue
             try:
                 stat = (d / "stat").read_text()
-                name = stat[stat.index("(") + 1:stat.rindex(")")]
-                fields = stat[stat.rindex(")") + 2:].split()
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2 :].split()
                 out[int(d.name)] = (int(fields[11]) + int(fields[12]), name)
             except (OSError, ValueError, IndexError):
                 continue
@@ -236,9 +239,7 @@ def python() -> str:
 
 def pyspy() -> str | None:
     """A py-spy binary if one is installed (never part of the project's environment)."""
-    return shutil.which("py-spy") or next(
-        (p for p in ("/tmp/pyspy/bin/py-spy",) if Path(p).exists()), None
-    )
+    return shutil.which("py-spy") or next((p for p in ("/tmp/pyspy/bin/py-spy",) if Path(p).exists()), None)
 
 
 def profile_top(raw_path: str, limit: int = 15) -> list[tuple[str, float, float]]:
@@ -253,8 +254,20 @@ def profile_top(raw_path: str, limit: int = 15) -> list[tuple[str, float, float]
     incl: dict[str, int] = {}
     total = 0
     strip = re.compile(r":\d+\)$")
-    plumbing = ("Runner.run", "run_until_complete", "run_forever", "_run_once", "Handle._run", "<module>",
-                "run (uvicorn", "main (", "Server.serve", "uvloop", "BaseEventLoop", "wrapper (uvloop")
+    plumbing = (
+        "Runner.run",
+        "run_until_complete",
+        "run_forever",
+        "_run_once",
+        "Handle._run",
+        "<module>",
+        "run (uvicorn",
+        "main (",
+        "Server.serve",
+        "uvloop",
+        "BaseEventLoop",
+        "wrapper (uvloop",
+    )
     with open(raw_path) as fh:
         for line in fh:
             stack, _, count_s = line.rstrip("\n").rpartition(" ")
@@ -262,8 +275,10 @@ def profile_top(raw_path: str, limit: int = 15) -> list[tuple[str, float, float]
                 continue
             count = int(count_s)
             total += count
-            frames = [strip.sub(")", f.replace("/work/main/.venv/lib/python3.11/site-packages/", ""))
-                      for f in stack.split(";")]
+            frames = [
+                strip.sub(")", f.replace("/work/main/.venv/lib/python3.11/site-packages/", ""))
+                for f in stack.split(";")
+            ]
             own[frames[-1]] = own.get(frames[-1], 0) + count
             for frame in set(frames):
                 incl[frame] = incl.get(frame, 0) + count

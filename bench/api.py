@@ -74,8 +74,13 @@ async def seed(url: str, groups: int) -> tuple[str, list[str], float]:
             user = await accounts.create_user(session, USER_EMAIL, plan="premium")
             key = await accounts.create_key(session, KeyHasher(SECRET.encode()), user.id)
             conn = await connections.add_connection(
-                session, SecretBox(SECRET.encode()), user_id=user.id, platform="mastodon",
-                account_id=ACCOUNT_ID, username="@bench", base_url="https://mastodon.example",
+                session,
+                SecretBox(SECRET.encode()),
+                user_id=user.id,
+                platform="mastodon",
+                account_id=ACCOUNT_ID,
+                username="@bench",
+                base_url="https://mastodon.example",
                 secrets={"access_token": "bench-token"},
             )
             await session.commit()
@@ -93,35 +98,64 @@ async def seed(url: str, groups: int) -> tuple[str, list[str], float]:
             created = base + timedelta(seconds=i)
             status = statuses[i % len(statuses)]
             content = f"Benchmark post number {i}: a short status with a link https://example.com/{i} #bench"
-            group_rows.append({
-                "id": gid, "user_id": user_id, "content": content, "platforms": [f"mastodon-{ACCOUNT_ID}"],
-                "status": status, "processing_status": "finished" if status in ("published", "failed") else "pending",
-                "scheduled_time": created + timedelta(minutes=5) if status != "draft" else None,
-                "platform_settings": {}, "created_at": created, "updated_at": created,
-            })
+            group_rows.append(
+                {
+                    "id": gid,
+                    "user_id": user_id,
+                    "content": content,
+                    "platforms": [f"mastodon-{ACCOUNT_ID}"],
+                    "status": status,
+                    "processing_status": "finished" if status in ("published", "failed") else "pending",
+                    "scheduled_time": created + timedelta(minutes=5) if status != "draft" else None,
+                    "platform_settings": {},
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
             published = status == "published"
-            post_rows.append({
-                "id": new_id(), "group_id": gid, "user_id": user_id, "connection_id": connection_id,
-                "platform": "mastodon", "account_id": ACCOUNT_ID, "content": content, "status": status,
-                "thread_index": 0, "head_post_id": None,
-                "due_at": created + timedelta(minutes=5) if status == "scheduled" else None,
-                "lease_token": None, "lease_expires_at": None, "attempts": 1 if status != "draft" else 0,
-                "retry_count": 0, "idempotency_key": new_id() + new_id()[16:], "may_have_published": False,
-                "posted_id": str(110_000_000_000_000_000 + i) if published else None,
-                "posted_url": f"https://mastodon.example/@bench/{i}" if published else None,
-                "remote_ref": None,
-                "error": {"code": "INVALID_CONTENT", "message": "Mastodon rejected the status: x",
-                          "platformStatusCode": 422, "platformError": "x", "failedAt": "2026-01-01T00:00:00.000Z",
-                          "retryable": False} if status == "failed" else None,
-                "published_at": created + timedelta(minutes=5) if published else None,
-                "created_at": created, "updated_at": created,
-            })
+            post_rows.append(
+                {
+                    "id": new_id(),
+                    "group_id": gid,
+                    "user_id": user_id,
+                    "connection_id": connection_id,
+                    "platform": "mastodon",
+                    "account_id": ACCOUNT_ID,
+                    "content": content,
+                    "status": status,
+                    "thread_index": 0,
+                    "head_post_id": None,
+                    "due_at": created + timedelta(minutes=5) if status == "scheduled" else None,
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "attempts": 1 if status != "draft" else 0,
+                    "retry_count": 0,
+                    "idempotency_key": new_id() + new_id()[16:],
+                    "may_have_published": False,
+                    "posted_id": str(110_000_000_000_000_000 + i) if published else None,
+                    "posted_url": f"https://mastodon.example/@bench/{i}" if published else None,
+                    "remote_ref": None,
+                    "error": {
+                        "code": "INVALID_CONTENT",
+                        "message": "Mastodon rejected the status: x",
+                        "platformStatusCode": 422,
+                        "platformError": "x",
+                        "failedAt": "2026-01-01T00:00:00.000Z",
+                        "retryable": False,
+                    }
+                    if status == "failed"
+                    else None,
+                    "published_at": created + timedelta(minutes=5) if published else None,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
         chunk = 10_000
         async with database.engine.begin() as conn_:
             for start in range(0, groups, chunk):
-                await conn_.execute(PostGroup.__table__.insert(), group_rows[start:start + chunk])
+                await conn_.execute(PostGroup.__table__.insert(), group_rows[start : start + chunk])
             for start in range(0, groups, chunk):
-                await conn_.execute(Post.__table__.insert(), post_rows[start:start + chunk])
+                await conn_.execute(Post.__table__.insert(), post_rows[start : start + chunk])
         if database.is_sqlite:
             async with database.engine.begin() as conn_:
                 await conn_.exec_driver_sql("ANALYZE")
@@ -148,7 +182,7 @@ def baseline_app(settings: Any, database: Any) -> Any:
     from starlette.routing import Route
 
     from postpost.db.models import ApiKey, Media, Plan, Post, PostGroup, User
-    from postpost.ids import iso, is_object_id
+    from postpost.ids import is_object_id, iso
     from postpost.security import KeyHasher, key_prefix
 
     hasher = KeyHasher(settings.resolved_secret_key)
@@ -159,9 +193,11 @@ def baseline_app(settings: Any, database: Any) -> Any:
         raw = request.headers.get("x-api-key")
         if not raw:
             return JSONResponse({"success": False, "error": "API key is required"}, 401)
-        rows = (await conn.execute(
-            select(ak).where(ak.c.key_prefix == key_prefix(raw), ak.c.revoked_at.is_(None)).limit(20)
-        )).all()
+        rows = (
+            await conn.execute(
+                select(ak).where(ak.c.key_prefix == key_prefix(raw), ak.c.revoked_at.is_(None)).limit(20)
+            )
+        ).all()
         key = next((r for r in rows if hasher.verify(raw, r.key_hash)), None)
         if key is None:
             return JSONResponse({"success": False, "error": "Invalid API key"}, 401)
@@ -172,7 +208,9 @@ def baseline_app(settings: Any, database: Any) -> Any:
         entitlements = dict(plan.entitlements) if plan else {}
         entitlements.update(user.entitlements or {})
         if not entitlements.get("apiAccess"):
-            return JSONResponse({"success": False, "error": "API access is not enabled for this account"}, 403)
+            return JSONResponse(
+                {"success": False, "error": "API access is not enabled for this account"}, 403
+            )
         return str(user.id)
 
     async def get_post(request: Request) -> JSONResponse:
@@ -183,9 +221,11 @@ def baseline_app(settings: Any, database: Any) -> Any:
             group_id = request.path_params["gid"]
             if not is_object_id(group_id):
                 return JSONResponse({"success": False, "error": "Post group not found"}, 404)
-            group = (await conn.execute(
-                select(groups_t).where(groups_t.c.id == group_id.lower(), groups_t.c.user_id == user_id)
-            )).first()
+            group = (
+                await conn.execute(
+                    select(groups_t).where(groups_t.c.id == group_id.lower(), groups_t.c.user_id == user_id)
+                )
+            ).first()
             if group is None:
                 return JSONResponse({"success": False, "error": "Post group not found"}, 404)
             posts = (await conn.execute(select(posts_t).where(posts_t.c.group_id == group.id))).all()
@@ -193,18 +233,29 @@ def baseline_app(settings: Any, database: Any) -> Any:
         ordered = sorted(posts, key=lambda p: (order.get(f"{p.platform}-{p.account_id}", 0), p.thread_index))
         views = []
         for p in ordered:
-            view: dict[str, Any] = {"_id": p.id, "platform": p.platform, "platformId": p.account_id,
-                                    "content": p.content, "status": p.status}
+            view: dict[str, Any] = {
+                "_id": p.id,
+                "platform": p.platform,
+                "platformId": p.account_id,
+                "content": p.content,
+                "status": p.status,
+            }
             if p.posted_id is not None:
                 view["postedId"] = p.posted_id
             if p.error:
                 view["error"] = dict(p.error)
             views.append(view)
-        return JSONResponse({
-            "success": True, "postGroupId": group.id, "status": group.status,
-            "processingStatus": group.processing_status, "content": group.content,
-            "scheduledTime": iso(group.scheduled_time), "posts": views,
-        })
+        return JSONResponse(
+            {
+                "success": True,
+                "postGroupId": group.id,
+                "status": group.status,
+                "processingStatus": group.processing_status,
+                "content": group.content,
+                "scheduledTime": iso(group.scheduled_time),
+                "posts": views,
+            }
+        )
 
     async def list_posts(request: Request) -> JSONResponse:
         page, limit = 1, 20  # the benchmark asks for the defaults only
@@ -214,46 +265,72 @@ def baseline_app(settings: Any, database: Any) -> Any:
                 return user_id
             where = groups_t.c.user_id == user_id
             total = await conn.scalar(select(func.count()).select_from(groups_t).where(where)) or 0
-            groups = (await conn.execute(
-                select(groups_t).where(where).order_by(desc(groups_t.c.created_at), desc(groups_t.c.id))
-                .offset((page - 1) * limit).limit(limit)
-            )).all()
+            groups = (
+                await conn.execute(
+                    select(groups_t)
+                    .where(where)
+                    .order_by(desc(groups_t.c.created_at), desc(groups_t.c.id))
+                    .offset((page - 1) * limit)
+                    .limit(limit)
+                )
+            ).all()
             ids = [g.id for g in groups]
             platforms: dict[str, list[dict[str, str]]] = {gid: [] for gid in ids}
             media: dict[str, list[str]] = {gid: [] for gid in ids}
             if ids:
                 for gid, platform, account_id, status in await conn.execute(
-                    select(posts_t.c.group_id, posts_t.c.platform, posts_t.c.account_id, posts_t.c.status)
-                    .where(posts_t.c.group_id.in_(ids), posts_t.c.thread_index == 0)
+                    select(
+                        posts_t.c.group_id, posts_t.c.platform, posts_t.c.account_id, posts_t.c.status
+                    ).where(posts_t.c.group_id.in_(ids), posts_t.c.thread_index == 0)
                 ):
-                    platforms[gid].append({"platformId": f"{platform}-{account_id}", "platform": platform,
-                                           "status": status})
+                    platforms[gid].append(
+                        {"platformId": f"{platform}-{account_id}", "platform": platform, "status": status}
+                    )
                 for gid, url in await conn.execute(
-                    select(media_t.c.group_id, media_t.c.url).where(media_t.c.group_id.in_(ids))
+                    select(media_t.c.group_id, media_t.c.url)
+                    .where(media_t.c.group_id.in_(ids))
                     .order_by(media_t.c.created_at, media_t.c.id)
                 ):
                     media[gid].append(url)
         items = []
         for g in groups:
             order = {pid: i for i, pid in enumerate(g.platforms)}
-            items.append({
-                "postGroupId": g.id, "content": g.content, "status": g.status,
-                "scheduledTime": iso(g.scheduled_time), "createdAt": iso(g.created_at),
-                "updatedAt": iso(g.updated_at),
-                "platforms": sorted(platforms[g.id], key=lambda e: order.get(e["platformId"], len(order))),
-                "mediaUrls": media[g.id],
-            })
+            items.append(
+                {
+                    "postGroupId": g.id,
+                    "content": g.content,
+                    "status": g.status,
+                    "scheduledTime": iso(g.scheduled_time),
+                    "createdAt": iso(g.created_at),
+                    "updatedAt": iso(g.updated_at),
+                    "platforms": sorted(
+                        platforms[g.id], key=lambda e: order.get(e["platformId"], len(order))
+                    ),
+                    "mediaUrls": media[g.id],
+                }
+            )
         pages = -(-total // limit)
-        return JSONResponse({
-            "success": True, "posts": items,
-            "pagination": {"page": page, "limit": limit, "totalItems": total, "totalPages": pages,
-                           "hasNextPage": page < pages, "hasPrevPage": page > 1},
-        })
+        return JSONResponse(
+            {
+                "success": True,
+                "posts": items,
+                "pagination": {
+                    "page": page,
+                    "limit": limit,
+                    "totalItems": total,
+                    "totalPages": pages,
+                    "hasNextPage": page < pages,
+                    "hasPrevPage": page > 1,
+                },
+            }
+        )
 
-    return Starlette(routes=[
-        Route("/api/v1/get-post/{gid}", get_post, methods=["GET"]),
-        Route("/api/v1/list-posts", list_posts, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/api/v1/get-post/{gid}", get_post, methods=["GET"]),
+            Route("/api/v1/list-posts", list_posts, methods=["GET"]),
+        ]
+    )
 
 
 def serve(kind: str, url: str, port: int) -> None:
@@ -265,7 +342,11 @@ def serve(kind: str, url: str, port: int) -> None:
 
     settings = Settings(database_url=url, secret_key=SECRET, sandbox=False, workers=0)  # type: ignore[arg-type]
     database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    app = create_app(settings, database, own_database=True) if kind == "service" else baseline_app(settings, database)
+    app = (
+        create_app(settings, database, own_database=True)
+        if kind == "service"
+        else baseline_app(settings, database)
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", workers=1)
 
 
@@ -274,8 +355,9 @@ def serve(kind: str, url: str, port: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-async def load(port: int, endpoint: str, api_key: str, ids: list[str], seconds: float,
-               warmup: float) -> dict[str, Any]:
+async def load(
+    port: int, endpoint: str, api_key: str, ids: list[str], seconds: float, warmup: float
+) -> dict[str, Any]:
     import aiohttp
 
     base = f"http://127.0.0.1:{port}/api/v1"
@@ -329,17 +411,37 @@ async def load(port: int, endpoint: str, api_key: str, ids: list[str], seconds: 
 def profile_start(pid: int, seconds: float, out: str) -> subprocess.Popen[bytes] | None:
     spy = pyspy()
     if spy is None:
-        print("  (py-spy not found; install it with `python3 -m venv /tmp/pyspy && /tmp/pyspy/bin/pip install"
-              " py-spy`)")
+        print(
+            "  (py-spy not found; install it with `python3 -m venv /tmp/pyspy && /tmp/pyspy/bin/pip install"
+            " py-spy`)"
+        )
         return None
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-                             "--format", "raw", "--output", out, "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            out,
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def run_case(engine: str, size: int, args: argparse.Namespace) -> list[list[Any]]:
-    print(f"[{engine} {size:,} groups] load average {loadavg()}; other busy processes: {busy_others()}",
-          flush=True)
+    print(
+        f"[{engine} {size:,} groups] load average {loadavg()}; other busy processes: {busy_others()}",
+        flush=True,
+    )
     db = new_database(engine, f"api{size}")
     rows: list[list[Any]] = []
     try:
@@ -347,8 +449,12 @@ async def run_case(engine: str, size: int, args: argparse.Namespace) -> list[lis
         print(f"[{engine} {size:,} groups] seeded in {seed_seconds:.1f} s", flush=True)
         sport, bport = free_port(), free_port()
         script = str(Path(__file__).resolve())
-        with running([python(), script, "--serve", "service", "--url", db.url, "--port", str(sport)], sport) as svc, \
-             running([python(), script, "--serve", "baseline", "--url", db.url, "--port", str(bport)], bport):
+        with (
+            running(
+                [python(), script, "--serve", "service", "--url", db.url, "--port", str(sport)], sport
+            ) as svc,
+            running([python(), script, "--serve", "baseline", "--url", db.url, "--port", str(bport)], bport),
+        ):
             for endpoint in args.endpoints:
                 spy = None
                 raw = ""
@@ -358,33 +464,60 @@ async def run_case(engine: str, size: int, args: argparse.Namespace) -> list[lis
                 service = await load(sport, endpoint, api_key, ids, args.seconds, args.warmup)
                 if spy is not None:
                     spy.wait(30)
-                    print(f"  py-spy, service {engine} {size:,} {endpoint}: postpost functions by inclusive time, then top self-time "
-                          "(self %, inclusive %)")
+                    print(
+                        f"  py-spy, service {engine} {size:,} {endpoint}: postpost functions by inclusive time, then top self-time "
+                        "(self %, inclusive %)"
+                    )
                     for name, own, incl in profile_top(raw, 26):
                         print(f"    {own:5.1f}% {incl:5.1f}%  {name}")
                     os.unlink(raw)
                 baseline = await load(bport, endpoint, api_key, ids, args.seconds, args.warmup)
                 ratio = service["rps"] / baseline["rps"] if baseline["rps"] else float("nan")
                 errs = service["errors"] or baseline["errors"]
-                row = [engine, f"{size:,}", endpoint, service["rps"], service["p50"], service["p99"],
-                       baseline["rps"], baseline["p50"], baseline["p99"], f"{ratio:.2f}"]
+                row = [
+                    engine,
+                    f"{size:,}",
+                    endpoint,
+                    service["rps"],
+                    service["p50"],
+                    service["p99"],
+                    baseline["rps"],
+                    baseline["p50"],
+                    baseline["p99"],
+                    f"{ratio:.2f}",
+                ]
                 rows.append(row)
-                print(f"  {endpoint}: service {service['rps']:.0f} req/s p50 {service['p50']:.1f} ms "
-                      f"p99 {service['p99']:.1f} ms | baseline {baseline['rps']:.0f} req/s "
-                      f"p50 {baseline['p50']:.1f} p99 {baseline['p99']:.1f} | ratio {ratio:.2f}"
-                      + (f" | non-200: {errs}" if errs else ""), flush=True)
+                print(
+                    f"  {endpoint}: service {service['rps']:.0f} req/s p50 {service['p50']:.1f} ms "
+                    f"p99 {service['p99']:.1f} ms | baseline {baseline['rps']:.0f} req/s "
+                    f"p50 {baseline['p50']:.1f} p99 {baseline['p99']:.1f} | ratio {ratio:.2f}"
+                    + (f" | non-200: {errs}" if errs else ""),
+                    flush=True,
+                )
     finally:
         db.drop()
     return rows
 
 
-HEADERS = ["engine", "groups", "endpoint", "req/s", "p50 ms", "p99 ms", "base req/s", "base p50", "base p99",
-           "ratio"]
+HEADERS = [
+    "engine",
+    "groups",
+    "endpoint",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "base req/s",
+    "base p50",
+    "base p99",
+    "ratio",
+]
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    print(f"API benchmark: concurrency {CONCURRENCY}, {args.warmup:g} s warm-up + {args.seconds:g} s per case, "
-          f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    print(
+        f"API benchmark: concurrency {CONCURRENCY}, {args.warmup:g} s warm-up + {args.seconds:g} s per case, "
+        f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}"
+    )
     all_rows: list[list[Any]] = []
     for engine in args.engines:
         for size in args.sizes:
@@ -406,7 +539,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--endpoints", default="get-post,list-posts")

@@ -70,8 +70,14 @@ def serve_simulator(port: int) -> None:
 
     from postpost.simulator import create_simulator_app
 
-    uvicorn.run(create_simulator_app(stall_seconds=5.0), host="127.0.0.1", port=port, access_log=False,
-                log_level="warning", workers=1)
+    uvicorn.run(
+        create_simulator_app(stall_seconds=5.0),
+        host="127.0.0.1",
+        port=port,
+        access_log=False,
+        log_level="warning",
+        workers=1,
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,8 +122,14 @@ class Fixture:
                 if sandbox:
                     conn = await add_sandbox_connection(session, box, user.id, "mastodon")
                 else:
-                    conn = await add_connection(session, box, user_id=user.id, platform="mastodon",
-                                                account_id=str(1000 + i), secrets={"access_token": "x"})
+                    conn = await add_connection(
+                        session,
+                        box,
+                        user_id=user.id,
+                        platform="mastodon",
+                        account_id=str(1000 + i),
+                        secrets={"access_token": "x"},
+                    )
                 token = box.decrypt(conn.secrets).get("access_token", "")
                 self.connections.append((conn.id, conn.account_id, token))
             await session.commit()
@@ -135,25 +147,53 @@ class Fixture:
             conn_id, account_id, _ = self.connections[i % len(self.connections)]
             gid = new_id()
             content = f"bench {label} run {self.run} post {i}: hello from the engine benchmark #bench"
-            groups.append({
-                "id": gid, "user_id": self.user_id, "content": content, "platforms": [f"mastodon-{account_id}"],
-                "status": "scheduled", "processing_status": "pending", "scheduled_time": at,
-                "platform_settings": {}, "created_at": now, "updated_at": now,
-            })
-            posts.append({
-                "id": new_id(), "group_id": gid, "user_id": self.user_id, "connection_id": conn_id,
-                "platform": "mastodon", "account_id": account_id, "content": content, "status": "scheduled",
-                "thread_index": 0, "head_post_id": None, "due_at": at, "lease_token": None,
-                "lease_expires_at": None, "attempts": 0, "retry_count": 0,
-                "idempotency_key": new_id() + new_id()[16:], "may_have_published": False, "posted_id": None,
-                "posted_url": None, "remote_ref": None, "error": None, "published_at": None,
-                "created_at": now, "updated_at": now,
-            })
+            groups.append(
+                {
+                    "id": gid,
+                    "user_id": self.user_id,
+                    "content": content,
+                    "platforms": [f"mastodon-{account_id}"],
+                    "status": "scheduled",
+                    "processing_status": "pending",
+                    "scheduled_time": at,
+                    "platform_settings": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            posts.append(
+                {
+                    "id": new_id(),
+                    "group_id": gid,
+                    "user_id": self.user_id,
+                    "connection_id": conn_id,
+                    "platform": "mastodon",
+                    "account_id": account_id,
+                    "content": content,
+                    "status": "scheduled",
+                    "thread_index": 0,
+                    "head_post_id": None,
+                    "due_at": at,
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "attempts": 0,
+                    "retry_count": 0,
+                    "idempotency_key": new_id() + new_id()[16:],
+                    "may_have_published": False,
+                    "posted_id": None,
+                    "posted_url": None,
+                    "remote_ref": None,
+                    "error": None,
+                    "published_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         async with self.database.engine.begin() as conn:
             for start in range(0, len(groups), 5000):
-                await conn.execute(PostGroup.__table__.insert(), groups[start:start + 5000])
+                await conn.execute(PostGroup.__table__.insert(), groups[start : start + 5000])
             for start in range(0, len(posts), 5000):
-                await conn.execute(Post.__table__.insert(), posts[start:start + 5000])
+                await conn.execute(Post.__table__.insert(), posts[start : start + 5000])
         return time.perf_counter() - started
 
     async def wake(self) -> None:
@@ -178,9 +218,10 @@ class Fixture:
         from sqlalchemy import text
 
         async with self.database.engine.connect() as conn:
-            return int(await conn.scalar(text(
-                "SELECT count(*) FROM posts WHERE status IN ('published', 'failed')"
-            )) or 0)
+            return int(
+                await conn.scalar(text("SELECT count(*) FROM posts WHERE status IN ('published', 'failed')"))
+                or 0
+            )
 
     async def results(self) -> list[tuple[datetime, str | None, str, datetime | None]]:
         from sqlalchemy import select
@@ -190,8 +231,9 @@ class Fixture:
         # the recorder clears posts.due_at on publish; the group keeps its scheduled time
         async with self.database.engine.connect() as conn:
             rows = await conn.execute(
-                select(PostGroup.scheduled_time, Post.posted_id, Post.status, Post.published_at)
-                .join(PostGroup, PostGroup.id == Post.group_id)
+                select(PostGroup.scheduled_time, Post.posted_id, Post.status, Post.published_at).join(
+                    PostGroup, PostGroup.id == Post.group_id
+                )
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -199,10 +241,15 @@ class Fixture:
         from sqlalchemy import text
 
         async with self.database.engine.connect() as conn:
-            return int(await conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND query ILIKE 'LISTEN%'"
-            )) or 0)
+            return int(
+                await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query ILIKE 'LISTEN%'"
+                    )
+                )
+                or 0
+            )
 
     async def close(self) -> None:
         if self.database is not None:
@@ -230,16 +277,29 @@ def receive_time(status_id: str) -> datetime:
     return datetime.fromtimestamp((int(status_id) >> 16) / 1000, UTC)
 
 
-def summarize(kind: str, n: int, t0: datetime, lags: list[float], receipts: list[datetime],
-              control: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+def summarize(
+    kind: str,
+    n: int,
+    t0: datetime,
+    lags: list[float],
+    receipts: list[datetime],
+    control: list[dict[str, Any]],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     texts = [p["text"] for p in control]
     last = max(receipts) if receipts else t0
     span = (last - t0).total_seconds()
     return {
-        "kind": kind, "n": n, "received": len(receipts),
-        "lag_p50": percentile(lags, 50), "lag_p99": percentile(lags, 99), "lag_max": max(lags, default=float("nan")),
+        "kind": kind,
+        "n": n,
+        "received": len(receipts),
+        "lag_p50": percentile(lags, 50),
+        "lag_p99": percentile(lags, 99),
+        "lag_max": max(lags, default=float("nan")),
         "rate": len(receipts) / span if span > 0 else float("nan"),
-        "span": span, "duplicates": len(texts) - len(set(texts)), **extra,
+        "span": span,
+        "duplicates": len(texts) - len(set(texts)),
+        **extra,
     }
 
 
@@ -248,8 +308,17 @@ def summarize(kind: str, n: int, t0: datetime, lags: list[float], receipts: list
 # --------------------------------------------------------------------------------------------
 
 
-async def engine_phase(fx: Fixture, http: Any, sim: str, kind: str, due: list[datetime], timeout: float,
-                       cpu_pids: list[int], label: str, profile: bool) -> dict[str, Any]:
+async def engine_phase(
+    fx: Fixture,
+    http: Any,
+    sim: str,
+    kind: str,
+    due: list[datetime],
+    timeout: float,
+    cpu_pids: list[int],
+    label: str,
+    profile: bool,
+) -> dict[str, Any]:
     await sim_reset(http, sim)
     await fx.clear()
     insert_s = await fx.schedule(due, label)
@@ -263,10 +332,28 @@ async def engine_phase(fx: Fixture, http: Any, sim: str, kind: str, due: list[da
         seconds = max(3, int((max(due) - datetime.now(UTC)).total_seconds()) + 5)
         for pid in cpu_pids:
             out = tempfile.mktemp(prefix=f"ppbench-spy-{pid}-", suffix=".txt")
-            spies.append((out, await asyncio.create_subprocess_exec(
-                pyspy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",  # type: ignore[arg-type]
-                "--format", "raw", "--output", out, "--nonblocking",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)))
+            spies.append(
+                (
+                    out,
+                    await asyncio.create_subprocess_exec(
+                        pyspy(),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--duration",
+                        str(seconds),
+                        "--rate",
+                        "200",  # type: ignore[arg-type]
+                        "--format",
+                        "raw",
+                        "--output",
+                        out,
+                        "--nonblocking",
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    ),
+                )
+            )
     deadline = time.monotonic() + (t0 - datetime.now(UTC)).total_seconds() + timeout
     done = 0
     while time.monotonic() < deadline:
@@ -294,23 +381,38 @@ async def engine_phase(fx: Fixture, http: Any, sim: str, kind: str, due: list[da
     if spies:
         for out, proc in spies:
             await proc.wait()
-            print(f"    py-spy {kind}: postpost functions by inclusive time, then top self-time functions (self %, inclusive %)")
+            print(
+                f"    py-spy {kind}: postpost functions by inclusive time, then top self-time functions (self %, inclusive %)"
+            )
             for name, own, incl in profile_top(out, 26):
                 print(f"      {own:5.1f}% {incl:5.1f}%  {name}")
             os.unlink(out)
-    result = summarize(kind, len(due), t0, lags, receipts, control, {
-        "insert_s": insert_s, "drain_s": drained, "done": done, "failed": failed, "control": len(control),
-        "cpu_per_1k": 1000 * cpu / max(len(receipts), 1),
-        "sim_cpu_per_1k": 1000 * sim_cpu / max(len(receipts), 1),
-        "pub_lag_p99": percentile(rec_lags, 99),
-    })
+    result = summarize(
+        kind,
+        len(due),
+        t0,
+        lags,
+        receipts,
+        control,
+        {
+            "insert_s": insert_s,
+            "drain_s": drained,
+            "done": done,
+            "failed": failed,
+            "control": len(control),
+            "cpu_per_1k": 1000 * cpu / max(len(receipts), 1),
+            "sim_cpu_per_1k": 1000 * sim_cpu / max(len(receipts), 1),
+            "pub_lag_p99": percentile(rec_lags, 99),
+        },
+    )
     if done < len(due):
         print(f"    warning: only {done}/{len(due)} posts finished within the time limit")
     return result
 
 
-async def run_engine_config(name: str, args: argparse.Namespace, sim_port: int, http: Any,
-                            sim_pid: int) -> list[dict[str, Any]]:
+async def run_engine_config(
+    name: str, args: argparse.Namespace, sim_port: int, http: Any, sim_pid: int
+) -> list[dict[str, Any]]:
     from postpost.config import Settings
 
     engine = "sqlite" if name.startswith("sqlite") else "postgresql"
@@ -333,8 +435,12 @@ async def run_engine_config(name: str, args: argparse.Namespace, sim_port: int, 
             cpu_pids = [os.getpid()]
             await asyncio.sleep(0.5)
         else:
-            env = {"POSTPOST_DATABASE_URL": fx.db.url, "POSTPOST_SECRET_KEY": SECRET,
-                   "POSTPOST_SANDBOX_URL": sim, "POSTPOST_DATA_DIR": tempfile.gettempdir() + "/ppbench-data"}
+            env = {
+                "POSTPOST_DATABASE_URL": fx.db.url,
+                "POSTPOST_SECRET_KEY": SECRET,
+                "POSTPOST_SANDBOX_URL": sim,
+                "POSTPOST_DATA_DIR": tempfile.gettempdir() + "/ppbench-data",
+            }
             cli = str(Path(python()).parent / "postpost")
             procs = [spawn([cli, "worker"], env) for _ in range(nproc)]
             deadline = time.monotonic() + 60
@@ -345,8 +451,17 @@ async def run_engine_config(name: str, args: argparse.Namespace, sim_port: int, 
             cpu_pids = [p.pid for p in procs]
         print(f"  workers ready ({nproc}); burst of {args.burst:,} posts", flush=True)
         t0 = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
-        burst = await engine_phase(fx, http, sim, f"{name} burst", [t0] * args.burst, args.burst / 100 + 60,
-                                   cpu_pids + [sim_pid], "burst", args.profile)
+        burst = await engine_phase(
+            fx,
+            http,
+            sim,
+            f"{name} burst",
+            [t0] * args.burst,
+            args.burst / 100 + 60,
+            cpu_pids + [sim_pid],
+            "burst",
+            args.profile,
+        )
         burst["config"] = name
         results.append(burst)
         print_line(burst)
@@ -354,8 +469,9 @@ async def run_engine_config(name: str, args: argparse.Namespace, sim_port: int, 
         print(f"  steady {args.rate:g} posts/s for {args.steady_seconds:g} s ({count} posts)", flush=True)
         t0 = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
         due = [t0 + timedelta(seconds=i / args.rate) for i in range(count)]
-        steady = await engine_phase(fx, http, sim, f"{name} steady", due, 60, cpu_pids + [sim_pid], "steady",
-                                    False)
+        steady = await engine_phase(
+            fx, http, sim, f"{name} steady", due, 60, cpu_pids + [sim_pid], "steady", False
+        )
         steady["config"] = name
         results.append(steady)
         print_line(steady)
@@ -370,12 +486,17 @@ async def run_engine_config(name: str, args: argparse.Namespace, sim_port: int, 
 
 
 def print_line(r: dict[str, Any]) -> None:
-    print(f"    {r['kind']}: {r['received']}/{r['n']} received, lag p50 {r['lag_p50']:.3f} s p99 "
-          f"{r['lag_p99']:.3f} s max {r['lag_max']:.3f} s, {r['rate']:.0f} posts/s, "
-          f"duplicates {r['duplicates']}, failed {r.get('failed', 0)}"
-          + (f", CPU s per 1k posts: workers {r['cpu_per_1k']:.2f}, simulator {r['sim_cpu_per_1k']:.2f}"
-             if "cpu_per_1k" in r else ""),
-          flush=True)
+    print(
+        f"    {r['kind']}: {r['received']}/{r['n']} received, lag p50 {r['lag_p50']:.3f} s p99 "
+        f"{r['lag_p99']:.3f} s max {r['lag_max']:.3f} s, {r['rate']:.0f} posts/s, "
+        f"duplicates {r['duplicates']}, failed {r.get('failed', 0)}"
+        + (
+            f", CPU s per 1k posts: workers {r['cpu_per_1k']:.2f}, simulator {r['sim_cpu_per_1k']:.2f}"
+            if "cpu_per_1k" in r
+            else ""
+        ),
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,18 +504,26 @@ def print_line(r: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-async def ceiling_phase(http: Any, sim: str, kind: str, due: list[datetime], tokens: list[str],
-                        concurrency: int) -> dict[str, Any]:
+async def ceiling_phase(
+    http: Any, sim: str, kind: str, due: list[datetime], tokens: list[str], concurrency: int
+) -> dict[str, Any]:
     from postpost.ids import new_id
 
     await sim_reset(http, sim)
     url = f"{sim}/mastodon/api/v1/statuses"
     jobs = []
     for i, _ in enumerate(due):
-        body = json.dumps({"status": f"bench ceiling {kind} post {i}: hello from the engine benchmark #bench",
-                           "visibility": "public"}).encode()
-        headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}", "Idempotency-Key": new_id() + new_id()[16:],
-                   "Content-Type": "application/json"}
+        body = json.dumps(
+            {
+                "status": f"bench ceiling {kind} post {i}: hello from the engine benchmark #bench",
+                "visibility": "public",
+            }
+        ).encode()
+        headers = {
+            "Authorization": f"Bearer {tokens[i % len(tokens)]}",
+            "Idempotency-Key": new_id() + new_id()[16:],
+            "Content-Type": "application/json",
+        }
         jobs.append((body, headers))
     t0 = min(due)
     ids: list[str | None] = [None] * len(due)
@@ -435,8 +564,11 @@ async def run_ceiling(args: argparse.Namespace, sim_port: int, tokens: list[str]
 
     concurrency = Settings().worker_concurrency
     sim = f"http://127.0.0.1:{sim_port}"
-    print(f"[ceiling] bare aiohttp loop, concurrency {concurrency}; load average {loadavg()}; "
-          f"other busy processes: {busy_others()}", flush=True)
+    print(
+        f"[ceiling] bare aiohttp loop, concurrency {concurrency}; load average {loadavg()}; "
+        f"other busy processes: {busy_others()}",
+        flush=True,
+    )
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     out = []
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -471,9 +603,14 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
     rows: list[list[Any]] = []
     captured: dict[str, Any] = {}
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if captured.get("armed") and statement.lstrip().upper().startswith("UPDATE POSTS") \
-                and "RETURNING" in statement.upper():
+    def capture(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if (
+            captured.get("armed")
+            and statement.lstrip().upper().startswith("UPDATE POSTS")
+            and "RETURNING" in statement.upper()
+        ):
             captured["sql"], captured["params"] = statement, parameters
         if captured.get("armed_next") and "min(" in statement.lower():
             captured.setdefault("next", []).append((statement, parameters))
@@ -486,10 +623,12 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
 
         async def reset() -> None:
             async with fx.database.engine.begin() as conn:
-                await conn.execute(text(
-                    "UPDATE posts SET status = 'scheduled', lease_token = NULL, lease_expires_at = NULL, "
-                    "attempts = 0 WHERE content LIKE 'bench claims%'"
-                ))
+                await conn.execute(
+                    text(
+                        "UPDATE posts SET status = 'scheduled', lease_token = NULL, lease_expires_at = NULL, "
+                        "attempts = 0 WHERE content LIKE 'bench claims%'"
+                    )
+                )
                 await conn.execute(text("UPDATE post_groups SET processing_status = 'pending'"))
                 await conn.execute(text("DELETE FROM post_logs"))
 
@@ -500,8 +639,9 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
                 async with fx.database.session() as session:
                     captured["armed"] = True
                     started = time.perf_counter()
-                    claims = await claim_due(session, now=utcnow(), limit=64, lease=timedelta(seconds=60),
-                                             worker_id="bench")
+                    claims = await claim_due(
+                        session, now=utcnow(), limit=64, lease=timedelta(seconds=60), worker_id="bench"
+                    )
                     timings.append(time.perf_counter() - started)
                     captured["armed"] = False
                 if len(claims) != 64:
@@ -515,20 +655,41 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
                 captured["armed_next"] = False
             await reset()
             async with fx.database.engine.connect() as conn:
-                plan = (await conn.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, BUFFERS) " + captured["sql"], captured["params"]
-                )).scalars().all()
+                plan = (
+                    (
+                        await conn.exec_driver_sql(
+                            "EXPLAIN (ANALYZE, BUFFERS) " + captured["sql"], captured["params"]
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 await conn.rollback()
-            rows.append([label, f"{future:,}", statistics.median(timings) * 1000, min(timings) * 1000,
-                         percentile(timings, 90) * 1000, next_due * 1000])
-            print(f"  {label}: claim_due(64) median {statistics.median(timings) * 1000:.2f} ms, "
-                  f"min {min(timings) * 1000:.2f} ms; next_due_time {next_due * 1000:.2f} ms", flush=True)
+            rows.append(
+                [
+                    label,
+                    f"{future:,}",
+                    statistics.median(timings) * 1000,
+                    min(timings) * 1000,
+                    percentile(timings, 90) * 1000,
+                    next_due * 1000,
+                ]
+            )
+            print(
+                f"  {label}: claim_due(64) median {statistics.median(timings) * 1000:.2f} ms, "
+                f"min {min(timings) * 1000:.2f} ms; next_due_time {next_due * 1000:.2f} ms",
+                flush=True,
+            )
             print(f"  EXPLAIN (ANALYZE, BUFFERS) of the claim statement with {future:,} future posts:")
             for line in plan:
                 print(f"    {line}")
             for sql, params in captured["next"]:
                 async with fx.database.engine.connect() as conn:
-                    plan = (await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)).scalars().all()
+                    plan = (
+                        (await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params))
+                        .scalars()
+                        .all()
+                    )
                 print(f"  EXPLAIN (ANALYZE, BUFFERS) of next_due_time's query with {future:,} future posts:")
                 print(f"    -- {' '.join(sql.split())}")
                 for line in plan:
@@ -538,29 +699,38 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
         started = time.perf_counter()
         async with fx.database.engine.begin() as conn:
             groups = 1000
-            await conn.execute(text(
-                "INSERT INTO post_groups (id, user_id, content, platforms, status, processing_status, "
-                "scheduled_time, platform_settings, created_at, updated_at) "
-                "SELECT 'a' || lpad(to_hex(g), 23, '0'), :uid, 'future', CAST('[\"mastodon-1000\"]' AS json), "
-                "'scheduled', 'pending', (now() AT TIME ZONE 'utc') + interval '1 day', CAST('{}' AS json), "
-                "now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' FROM generate_series(1, :n) g"
-            ), {"uid": fx.user_id, "n": groups})
-            await conn.execute(text(
-                "INSERT INTO posts (id, group_id, user_id, connection_id, platform, account_id, content, status, "
-                "thread_index, due_at, attempts, retry_count, idempotency_key, may_have_published, "
-                "created_at, updated_at) "
-                "SELECT 'b' || lpad(to_hex(g), 23, '0'), 'a' || lpad(to_hex(g % :groups + 1), 23, '0'), :uid, :cid, "
-                "'mastodon', '1000', 'future post', 'scheduled', 0, "
-                "(now() AT TIME ZONE 'utc') + interval '1 minute' + g * interval '100 milliseconds', 0, 0, "
-                "md5(g::text), false, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
-                "FROM generate_series(1, :n) g"
-            ), {"uid": fx.user_id, "cid": fx.connections[0][0], "n": args.claim_rows, "groups": groups})
+            await conn.execute(
+                text(
+                    "INSERT INTO post_groups (id, user_id, content, platforms, status, processing_status, "
+                    "scheduled_time, platform_settings, created_at, updated_at) "
+                    "SELECT 'a' || lpad(to_hex(g), 23, '0'), :uid, 'future', CAST('[\"mastodon-1000\"]' AS json), "
+                    "'scheduled', 'pending', (now() AT TIME ZONE 'utc') + interval '1 day', CAST('{}' AS json), "
+                    "now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' FROM generate_series(1, :n) g"
+                ),
+                {"uid": fx.user_id, "n": groups},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO posts (id, group_id, user_id, connection_id, platform, account_id, content, status, "
+                    "thread_index, due_at, attempts, retry_count, idempotency_key, may_have_published, "
+                    "created_at, updated_at) "
+                    "SELECT 'b' || lpad(to_hex(g), 23, '0'), 'a' || lpad(to_hex(g % :groups + 1), 23, '0'), :uid, :cid, "
+                    "'mastodon', '1000', 'future post', 'scheduled', 0, "
+                    "(now() AT TIME ZONE 'utc') + interval '1 minute' + g * interval '100 milliseconds', 0, 0, "
+                    "md5(g::text), false, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
+                    "FROM generate_series(1, :n) g"
+                ),
+                {"uid": fx.user_id, "cid": fx.connections[0][0], "n": args.claim_rows, "groups": groups},
+            )
         async with fx.database.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.exec_driver_sql("VACUUM ANALYZE posts")
             await conn.exec_driver_sql("VACUUM ANALYZE post_groups")
-        print(f"  inserted {args.claim_rows:,} future posts (+ VACUUM ANALYZE) in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"  inserted {args.claim_rows:,} future posts (+ VACUUM ANALYZE) in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
         await measure("with future posts", args.claim_rows)
     finally:
         await fx.close()
@@ -574,8 +744,11 @@ async def main_async(args: argparse.Namespace) -> None:
     import aiohttp
 
     started = time.monotonic()
-    print(f"Engine benchmark: burst {args.burst:,}, steady {args.rate:g}/s x {args.steady_seconds:g} s, "
-          f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}", flush=True)
+    print(
+        f"Engine benchmark: burst {args.burst:,}, steady {args.rate:g}/s x {args.steady_seconds:g} s, "
+        f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}",
+        flush=True,
+    )
     port = free_port()
     sim_proc = spawn([python(), str(Path(__file__).resolve()), "--serve-simulator", str(port)])
     results: list[dict[str, Any]] = []
@@ -597,28 +770,57 @@ async def main_async(args: argparse.Namespace) -> None:
         claims = await claim_cost(args)
 
     ceiling = {r["kind"].split()[-1]: r for r in results if r["config"] == "ceiling"}
-    headers = ["config", "phase", "posts", "lag p50 s", "lag p99 s", "lag max s", "posts/s", "vs ceiling",
-               "dupes", "worker CPU s/1k", "sim CPU s/1k"]
+    headers = [
+        "config",
+        "phase",
+        "posts",
+        "lag p50 s",
+        "lag p99 s",
+        "lag max s",
+        "posts/s",
+        "vs ceiling",
+        "dupes",
+        "worker CPU s/1k",
+        "sim CPU s/1k",
+    ]
     out = []
     for r in results:
         phase = r["kind"].split()[-1]
         ratio = r["rate"] / ceiling[phase]["rate"] if phase == "burst" and phase in ceiling else float("nan")
-        out.append([r["config"], phase, f"{r['received']}/{r['n']}", r["lag_p50"], r["lag_p99"], r["lag_max"],
-                    r["rate"], ratio if phase == "burst" else "-", r["duplicates"],
-                    r.get("cpu_per_1k", float("nan")), r.get("sim_cpu_per_1k", float("nan"))])
+        out.append(
+            [
+                r["config"],
+                phase,
+                f"{r['received']}/{r['n']}",
+                r["lag_p50"],
+                r["lag_p99"],
+                r["lag_max"],
+                r["rate"],
+                ratio if phase == "burst" else "-",
+                r["duplicates"],
+                r.get("cpu_per_1k", float("nan")),
+                r.get("sim_cpu_per_1k", float("nan")),
+            ]
+        )
     print()
-    print("== publishing engine vs ceiling (lag = simulator receive time - due_at; "
-          "posts/s = received / (last receive - due time)) ==")
+    print(
+        "== publishing engine vs ceiling (lag = simulator receive time - due_at; "
+        "posts/s = received / (last receive - due time)) =="
+    )
     print(table(headers, out))
     bursts = {r["config"]: r for r in results if r["kind"].endswith("burst")}
     if "pg-1" in bursts and "pg-2" in bursts:
-        print(f"2 workers vs 1 on PostgreSQL (burst): {bursts['pg-2']['rate'] / bursts['pg-1']['rate']:.2f}x "
-              f"({bursts['pg-1']['rate']:.0f} -> {bursts['pg-2']['rate']:.0f} posts/s)")
+        print(
+            f"2 workers vs 1 on PostgreSQL (burst): {bursts['pg-2']['rate'] / bursts['pg-1']['rate']:.2f}x "
+            f"({bursts['pg-1']['rate']:.0f} -> {bursts['pg-2']['rate']:.0f} posts/s)"
+        )
     for r in results:
         if r["config"] != "ceiling":
-            print(f"  {r['config']} {r['kind'].split()[-1]}: all rows recorded {r['drain_s']:.1f} s after the "
-                  f"first due time (poll resolution 0.2 s); seeding took {r['insert_s']:.2f} s; "
-                  f"published_at-based lag p99 {r['pub_lag_p99']:.3f} s")
+            print(
+                f"  {r['config']} {r['kind'].split()[-1]}: all rows recorded {r['drain_s']:.1f} s after the "
+                f"first due time (poll resolution 0.2 s); seeding took {r['insert_s']:.2f} s; "
+                f"published_at-based lag p99 {r['pub_lag_p99']:.3f} s"
+            )
     if claims:
         print()
         print("== claim_due(limit=64) cost on PostgreSQL ==")
@@ -639,7 +841,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="2,000-post burst, 8 s steady, 200k future rows")
     parser.add_argument("--configs", default="sqlite-1,pg-1,pg-2")
     parser.add_argument("--burst", type=int, default=None)
@@ -664,7 +868,6 @@ def main() -> None:
         uvloop.run(main_async(args))
     except ImportError:
         asyncio.run(main_async(args))
-
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
-        data_dir=tmp_path_factory.mktemp("data"), database_url=database_url, secret_key=SECRET  # type: ignore[arg-type]
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database_url,
+        secret_key=SECRET,  # type: ignore[arg-type]
     )
 
 
@@ -114,12 +116,18 @@ MakeConnection = Callable[..., Awaitable[str]]
 
 @pytest.fixture
 def make_user(database: Database) -> MakeUser:
-    async def make(plan: str = "pro", *, workspace: bool = False, parent: TestUser | None = None,
-                   entitlements: dict[str, Any] | None = None) -> TestUser:
+    async def make(
+        plan: str = "pro",
+        *,
+        workspace: bool = False,
+        parent: TestUser | None = None,
+        entitlements: dict[str, Any] | None = None,
+    ) -> TestUser:
         email = f"user-{secrets.token_hex(6)}@example.com"
         async with database.session() as session:
-            user = await accounts.create_user(session, email, plan=plan, workspace=workspace,
-                                              parent_user_id=parent.id if parent else None)
+            user = await accounts.create_user(
+                session, email, plan=plan, workspace=workspace, parent_user_id=parent.id if parent else None
+            )
             if entitlements is not None:
                 user.entitlements = entitlements
             key = await accounts.create_key(session, KeyHasher(SECRET.encode()), user.id)
@@ -131,11 +139,17 @@ def make_user(database: Database) -> MakeUser:
 
 @pytest.fixture
 def make_connection(database: Database) -> MakeConnection:
-    async def make(user: TestUser, platform: str = "mastodon", account_id: str | None = None, **fields: Any) -> str:
+    async def make(
+        user: TestUser, platform: str = "mastodon", account_id: str | None = None, **fields: Any
+    ) -> str:
         async with database.session() as session:
             connection = await connections.add_connection(
-                session, SecretBox(SECRET.encode()), user_id=user.id, platform=platform,
-                account_id=account_id or str(secrets.randbelow(10**12)), **fields,
+                session,
+                SecretBox(SECRET.encode()),
+                user_id=user.id,
+                platform=platform,
+                account_id=account_id or str(secrets.randbelow(10**12)),
+                **fields,
             )
             await session.commit()
             return connection.compound_id
@@ -151,7 +165,9 @@ class _ServerThread:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
-        config = uvicorn.Config(asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -183,4 +199,3 @@ async def simulator(simulator_url: str) -> AsyncIterator[str]:
     async with httpx.AsyncClient() as c:
         await c.post(f"{simulator_url}/_control/reset")
     yield simulator_url
-

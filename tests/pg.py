@@ -8,6 +8,7 @@ can be had, the run fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import tempfile
@@ -46,10 +47,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         for name in self._created:
-            try:
+            with contextlib.suppress(Exception):  # best effort at teardown
                 asyncio.run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except Exception:  # noqa: BLE001 - best effort at teardown
-                pass
         if self._embedded is not None:
             self._embedded.cleanup()
 

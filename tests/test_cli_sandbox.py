@@ -27,8 +27,11 @@ POSTPOST = str(Path(sys.executable).with_name("postpost"))
 @pytest.fixture
 def cli_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSTPOST_")}
-    env.update(POSTPOST_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", POSTPOST_SECRET_KEY=SECRET,
-               POSTPOST_DATA_DIR=str(tmp_path / "data"))
+    env.update(
+        POSTPOST_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        POSTPOST_SECRET_KEY=SECRET,
+        POSTPOST_DATA_DIR=str(tmp_path / "data"),
+    )
     return env
 
 
@@ -52,12 +55,14 @@ def cli_user(cli_env):
 
 def test_add_sandbox_mastodon_and_bluesky(cli_env, cli_user):
     user_id = cli_user["userId"]
-    mastodon = one_json(run(cli_env, "connections", "add-sandbox", "--user", user_id,
-                            "--platform", "mastodon", "--json"))
+    mastodon = one_json(
+        run(cli_env, "connections", "add-sandbox", "--user", user_id, "--platform", "mastodon", "--json")
+    )
     assert set(mastodon) == {"platformId"}
     assert re.fullmatch(r"mastodon-\d+", mastodon["platformId"])
-    bluesky = one_json(run(cli_env, "connections", "add-sandbox", "--user", user_id, "--platform", "bluesky",
-                           "--json"))
+    bluesky = one_json(
+        run(cli_env, "connections", "add-sandbox", "--user", user_id, "--platform", "bluesky", "--json")
+    )
     assert set(bluesky) == {"platformId"}
     assert re.fullmatch(r"bluesky-did:plc:[a-z2-7]+", bluesky["platformId"])
     human = run(cli_env, "connections", "add-sandbox", "--user", user_id, "--platform", "mastodon")
@@ -65,23 +70,42 @@ def test_add_sandbox_mastodon_and_bluesky(cli_env, cli_user):
 
 
 def test_add_sandbox_unsupported_platform_exits_1(cli_env, cli_user):
-    result = run(cli_env, "connections", "add-sandbox", "--user", cli_user["userId"],
-                 "--platform", "linkedin", "--json", check=False)
+    result = run(
+        cli_env,
+        "connections",
+        "add-sandbox",
+        "--user",
+        cli_user["userId"],
+        "--platform",
+        "linkedin",
+        "--json",
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     assert "Sandbox is available for" in result.stderr
 
 
 def test_add_sandbox_unknown_user_exits_1(cli_env):
-    result = run(cli_env, "connections", "add-sandbox", "--user", "0" * 24, "--platform", "mastodon",
-                 "--json", check=False)
+    result = run(
+        cli_env,
+        "connections",
+        "add-sandbox",
+        "--user",
+        "0" * 24,
+        "--platform",
+        "mastodon",
+        "--json",
+        check=False,
+    )
     assert result.returncode == 1
     assert result.stdout == ""
 
 
 def start_worker(env):
-    return subprocess.Popen([POSTPOST, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [POSTPOST, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def add_sandbox(env, user_id, platform):
@@ -100,8 +124,11 @@ async def test_worker_process_publishes_and_stops_on_sigterm(cli_env, cli_user, 
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
             httpx.AsyncClient(base_url=simulator) as control,
         ):
-            body = {"content": "from a worker process", "platforms": [pid],
-                    "scheduledTime": datetime.now(UTC).isoformat()}
+            body = {
+                "content": "from a worker process",
+                "platforms": [pid],
+                "scheduledTime": datetime.now(UTC).isoformat(),
+            }
             r = await client.post("/api/v1/create-post", headers=headers, json=body)
             assert r.status_code == 200, r.text
             group_id = r.json()["postGroupId"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -24,7 +24,9 @@ from postpost.ids import iso
 from postpost.security import KeyHasher, SecretBox
 from postpost.services import accounts, connections
 
-app = typer.Typer(help="postpost: self-hostable social media publishing (PostPost v1 API).", no_args_is_help=True)
+app = typer.Typer(
+    help="postpost: self-hostable social media publishing (PostPost v1 API).", no_args_is_help=True
+)
 users_app = typer.Typer(help="Create users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 connections_app = typer.Typer(help="Add connected social accounts.", no_args_is_help=True)
@@ -87,6 +89,15 @@ def serve(
     uvicorn.run(build_server(settings, database), host=settings.host, port=settings.port, log_level="info")
 
 
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
+    """uvloop's runner when it is installed (it is with uvicorn[standard]), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
 def _describe(settings: Settings) -> str:
     if settings.is_sqlite:
         return settings.resolved_database_url.split(":///", 1)[-1]
@@ -107,7 +118,10 @@ def worker(
     async def main() -> None:
         database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
         await upgrade(database)
-        running = [Worker(settings, database, sandbox_url=settings.resolved_sandbox_url()) for _ in range(processes)]
+        running = [
+            Worker(settings, database, sandbox_url=settings.resolved_sandbox_url()) for _ in range(processes)
+        ]
+
         def stop_all() -> None:
             for running_worker in running:
                 running_worker.stop()
@@ -121,7 +135,7 @@ def worker(
         finally:
             await database.dispose()
 
-    asyncio.run(main())
+    _event_loop_runner()(main())
 
 
 @db_app.command("upgrade")
@@ -175,7 +189,11 @@ def keys_create(
             return {"keyId": key.id, "userId": key.user_id, "name": key.name, "apiKey": key.raw}
 
     data = _run(work)
-    _emit(as_json, data, lambda: out.print(f"API key {data['keyId']} (shown once): [bold yellow]{data['apiKey']}"))
+    _emit(
+        as_json,
+        data,
+        lambda: out.print(f"API key {data['keyId']} (shown once): [bold yellow]{data['apiKey']}"),
+    )
 
 
 @keys_app.command("list")
@@ -185,8 +203,14 @@ def keys_list(user: Annotated[str, typer.Option(help="User id.")], as_json: Json
     async def work(_settings: Settings, database: Database) -> list[dict[str, Any]]:
         async with database.session() as session:
             return [
-                {"keyId": k.id, "name": k.name, "keyPrefix": k.key_prefix, "createdAt": iso(k.created_at),
-                 "lastUsedAt": iso(k.last_used_at), "revokedAt": iso(k.revoked_at)}
+                {
+                    "keyId": k.id,
+                    "name": k.name,
+                    "keyPrefix": k.key_prefix,
+                    "createdAt": iso(k.created_at),
+                    "lastUsedAt": iso(k.last_used_at),
+                    "revokedAt": iso(k.revoked_at),
+                }
                 for k in await accounts.list_keys(session, user)
             ]
 
@@ -195,8 +219,14 @@ def keys_list(user: Annotated[str, typer.Option(help="User id.")], as_json: Json
     def human() -> None:
         table = Table("id", "name", "prefix", "created", "last used", "revoked")
         for k in keys:
-            table.add_row(k["keyId"], k["name"], k["keyPrefix"], k["createdAt"], k["lastUsedAt"] or "-",
-                          k["revokedAt"] or "-")
+            table.add_row(
+                k["keyId"],
+                k["name"],
+                k["keyPrefix"],
+                k["createdAt"],
+                k["lastUsedAt"] or "-",
+                k["revokedAt"] or "-",
+            )
         out.print(table)
 
     _emit(as_json, {"keys": keys}, human)
@@ -228,13 +258,20 @@ def connections_add_sandbox(
     async def work(settings: Settings, database: Database) -> dict[str, Any]:
         async with database.session() as session:
             await accounts.get_user(session, user)
-            connection = await add_sandbox_connection(session, SecretBox(settings.resolved_secret_key), user, platform)
+            connection = await add_sandbox_connection(
+                session, SecretBox(settings.resolved_secret_key), user, platform
+            )
             await session.commit()
             return {"platformId": connection.compound_id, "username": connection.username}
 
     data = _run(work)
-    _emit(as_json, {"platformId": data["platformId"]},
-          lambda: out.print(f"Connected sandbox account [bold]{data['platformId']}[/bold] ({data['username']})"))
+    _emit(
+        as_json,
+        {"platformId": data["platformId"]},
+        lambda: out.print(
+            f"Connected sandbox account [bold]{data['platformId']}[/bold] ({data['username']})"
+        ),
+    )
 
 
 @connections_app.command("add")
@@ -253,8 +290,13 @@ def connections_add(
         async with database.session() as session:
             await accounts.get_user(session, user)
             connection = await connections.add_connection(
-                session, SecretBox(settings.resolved_secret_key), user_id=user, platform=platform,
-                account_id=account_id, username=username, base_url=base_url,
+                session,
+                SecretBox(settings.resolved_secret_key),
+                user_id=user,
+                platform=platform,
+                account_id=account_id,
+                username=username,
+                base_url=base_url,
                 secrets={"access_token": access_token} if access_token else None,
             )
             await session.commit()

@@ -1,12 +1,12 @@
 """Domain errors raised by services; `api/error_handlers.py` maps them to HTTP.
 
-    PostpostError
-    ├── InvalidInput        400
-    ├── Unauthenticated     401
-    ├── Forbidden           403
-    ├── LimitExceeded       403 with the structured LimitExceededError body
-    ├── NotFound            404
-    └── Conflict            409
+PostpostError
+├── InvalidInput        400
+├── Unauthenticated     401
+├── Forbidden           403
+├── LimitExceeded       403 with the structured LimitExceededError body
+├── NotFound            404
+└── Conflict            409
 """
 
 from __future__ import annotations

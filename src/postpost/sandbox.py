@@ -37,27 +37,43 @@ async def provision(platform: str) -> SandboxAccount:
         if platform == "mastodon":
             account_id = str(secrets.randbelow(9 * 10**14) + 10**14)
             token = f"sandbox.{account_id}.{secrets.token_hex(12)}"
-            reply = await client.get("/mastodon/api/v1/accounts/verify_credentials",
-                                     headers={"Authorization": f"Bearer {token}"})
+            reply = await client.get(
+                "/mastodon/api/v1/accounts/verify_credentials", headers={"Authorization": f"Bearer {token}"}
+            )
             reply.raise_for_status()
-            return SandboxAccount(account_id, "@" + reply.json()["username"],
-                                  {"access_token": token, "scopes": "read write push"})
+            return SandboxAccount(
+                account_id,
+                "@" + reply.json()["username"],
+                {"access_token": token, "scopes": "read write push"},
+            )
         handle = f"sandbox-{secrets.token_hex(4)}.bsky.social"
         password = "-".join(secrets.token_hex(2) for _ in range(4))
-        reply = await client.post("/bluesky/xrpc/com.atproto.server.createSession",
-                                  json={"identifier": handle, "password": password})
+        reply = await client.post(
+            "/bluesky/xrpc/com.atproto.server.createSession",
+            json={"identifier": handle, "password": password},
+        )
         reply.raise_for_status()
         session = reply.json()
-        return SandboxAccount(session["did"], session["handle"], {"identifier": handle, "app_password": password})
+        return SandboxAccount(
+            session["did"], session["handle"], {"identifier": handle, "app_password": password}
+        )
 
 
-async def add_sandbox_connection(session: AsyncSession, box: SecretBox, user_id: str, platform: str) -> Connection:
+async def add_sandbox_connection(
+    session: AsyncSession, box: SecretBox, user_id: str, platform: str
+) -> Connection:
     """Create a connection for `user_id` that publishes to the sandbox."""
     platform = platform.strip().lower()
     if platform not in SANDBOX_PLATFORMS:
         raise InvalidInput(f"Sandbox is available for: {', '.join(SANDBOX_PLATFORMS)}")
     account = await provision(platform)
     return await add_connection(
-        session, box, user_id=user_id, platform=platform, account_id=account.account_id,
-        username=account.username, secrets=account.secrets, is_sandbox=True,
+        session,
+        box,
+        user_id=user_id,
+        platform=platform,
+        account_id=account.account_id,
+        username=account.username,
+        secrets=account.secrets,
+        is_sandbox=True,
     )

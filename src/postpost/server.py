@@ -31,8 +31,13 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
                 worker.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    app = create_app(settings, database, sandbox_url=sandbox_url, own_database=True,
-                     hooks=[workers] if settings.workers > 0 else [])
+    app = create_app(
+        settings,
+        database,
+        sandbox_url=sandbox_url,
+        own_database=True,
+        hooks=[workers] if settings.workers > 0 else [],
+    )
     if settings.sandbox:
         app.mount(SANDBOX_PATH, create_simulator_app())
     return app

@@ -82,7 +82,8 @@ async def test_one_post_per_platform_and_duplicates_collapsed(client, make_user,
     assert r.status_code == 200, r.text
     got = await fetch(client, user, r.json()["postGroupId"])
     assert [(p["platform"], p["platformId"]) for p in got["posts"]] == [
-        ("mastodon", "111"), ("bluesky", "did:plc:abc123")
+        ("mastodon", "111"),
+        ("bluesky", "did:plc:abc123"),
     ]
 
 
@@ -103,8 +104,12 @@ async def test_bluesky_did_accepted_when_connected(client, make_user, make_conne
 
 async def test_platform_settings_accepted(client, author):
     user, pid = author
-    for settings in ({"tiktok": {"allowDuet": True}, "unknown": {"x": 1}},
-                     json.dumps({"youtube": {"title": "T"}}), {"instagram": "not-an-object"}, {}):
+    for settings in (
+        {"tiktok": {"allowDuet": True}, "unknown": {"x": 1}},
+        json.dumps({"youtube": {"title": "T"}}),
+        {"instagram": "not-an-object"},
+        {},
+    ):
         r = await create(client, user, content="Hi", platforms=[pid], platformSettings=settings)
         assert r.status_code == 200, (settings, r.text)
 
@@ -139,20 +144,31 @@ async def test_accepted_time_formats_stored_as_utc(client, author, given, stored
 
 @pytest.mark.parametrize(
     "given",
-    ["2026-03-15 10:00:00", "March 15, 2026", "03/15/2026", "2026-03-15", "2026-03-15T10:00:00", "garbage",
-     "2026-13-15T10:00:00Z", 1773568800000, True],
+    [
+        "2026-03-15 10:00:00",
+        "March 15, 2026",
+        "03/15/2026",
+        "2026-03-15",
+        "2026-03-15T10:00:00",
+        "garbage",
+        "2026-13-15T10:00:00Z",
+        1773568800000,
+        True,
+    ],
 )
 async def test_rejected_time_formats(client, author, given):
     user, pid = author
-    await assert_400(client, user, "Invalid scheduled time format", content="Hi", platforms=[pid],
-                     scheduledTime=given)
+    await assert_400(
+        client, user, "Invalid scheduled time format", content="Hi", platforms=[pid], scheduledTime=given
+    )
 
 
 @pytest.mark.parametrize("given", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
 async def test_out_of_range_time_is_a_400_not_a_500(client, author, given):
     user, pid = author
-    await assert_400(client, user, "Invalid scheduled time format", content="Hi", platforms=[pid],
-                     scheduledTime=given)
+    await assert_400(
+        client, user, "Invalid scheduled time format", content="Hi", platforms=[pid], scheduledTime=given
+    )
 
 
 async def test_december_9999_is_schedulable(client, author):
@@ -230,40 +246,62 @@ async def test_at_least_one_platform(client, author, platforms):
 )
 async def test_invalid_platform_id_format(client, author, item, shown):
     user, pid = author
-    await assert_400(client, user, f"Invalid platform ID format: {shown}", content="Hi",
-                     platforms=[pid, item])
+    await assert_400(
+        client, user, f"Invalid platform ID format: {shown}", content="Hi", platforms=[pid, item]
+    )
 
 
 async def test_platforms_checked_before_time(client, author):
     user, _ = author
-    await assert_400(client, user, "Invalid platform ID format: BAD", content="Hi", platforms=["BAD"],
-                     scheduledTime="nope")
+    await assert_400(
+        client, user, "Invalid platform ID format: BAD", content="Hi", platforms=["BAD"], scheduledTime="nope"
+    )
 
 
 async def test_time_checked_before_platform_settings(client, author):
     user, pid = author
-    await assert_400(client, user, "Invalid scheduled time format", content="Hi", platforms=[pid],
-                     scheduledTime="nope", platformSettings="{")
+    await assert_400(
+        client,
+        user,
+        "Invalid scheduled time format",
+        content="Hi",
+        platforms=[pid],
+        scheduledTime="nope",
+        platformSettings="{",
+    )
 
 
 @pytest.mark.parametrize("value", ["{", "not json", "{'a': 1}"])
 async def test_platform_settings_invalid_json(client, author, value):
     user, pid = author
-    await assert_400(client, user, "Invalid platformSettings JSON", content="Hi", platforms=[pid],
-                     platformSettings=value)
+    await assert_400(
+        client, user, "Invalid platformSettings JSON", content="Hi", platforms=[pid], platformSettings=value
+    )
 
 
 @pytest.mark.parametrize("value", [[], [{"tiktok": {}}], 5, "[1, 2]", "null", "5", '"text"'])
 async def test_platform_settings_must_be_object(client, author, value):
     user, pid = author
-    await assert_400(client, user, "platformSettings must be an object", content="Hi", platforms=[pid],
-                     platformSettings=value)
+    await assert_400(
+        client,
+        user,
+        "platformSettings must be an object",
+        content="Hi",
+        platforms=[pid],
+        platformSettings=value,
+    )
 
 
 async def test_validation_runs_before_connection_lookup(client, author):
     user, _ = author
-    await assert_400(client, user, "Invalid scheduled time format", content="Hi", platforms=["mastodon-999"],
-                     scheduledTime="nope")
+    await assert_400(
+        client,
+        user,
+        "Invalid scheduled time format",
+        content="Hi",
+        platforms=["mastodon-999"],
+        scheduledTime="nope",
+    )
 
 
 # --- connections --------------------------------------------------------------------------------------------
@@ -271,14 +309,24 @@ async def test_validation_runs_before_connection_lookup(client, author):
 
 async def test_unknown_connection_rejected(client, author):
     user, pid = author
-    await assert_400(client, user, "Platform connection not found: mastodon-999999999999999",
-                     content="Hi", platforms=[pid, "mastodon-999999999999999"])
+    await assert_400(
+        client,
+        user,
+        "Platform connection not found: mastodon-999999999999999",
+        content="Hi",
+        platforms=[pid, "mastodon-999999999999999"],
+    )
 
 
 async def test_unconnected_bluesky_did_rejected_by_connection_not_format(client, author):
     user, _ = author
-    await assert_400(client, user, "Platform connection not found: bluesky-did:plc:zzz",
-                     content="Hi", platforms=["bluesky-did:plc:zzz"])
+    await assert_400(
+        client,
+        user,
+        "Platform connection not found: bluesky-did:plc:zzz",
+        content="Hi",
+        platforms=["bluesky-did:plc:zzz"],
+    )
 
 
 async def test_rejected_create_stores_nothing(client, author):

@@ -9,8 +9,9 @@ from postpost.db.models import Post, PostGroup, PostLog
 
 
 async def create(client, user, platforms, **body):
-    r = await client.post("/api/v1/create-post", headers=user.headers,
-                          json={"content": "Hello", "platforms": platforms, **body})
+    r = await client.post(
+        "/api/v1/create-post", headers=user.headers, json={"content": "Hello", "platforms": platforms, **body}
+    )
     assert r.status_code == 200, r.text
     return r.json()["postGroupId"]
 
@@ -26,8 +27,12 @@ async def count(database, model, group_id):
 
 async def test_delete_then_gone(client, make_user, make_connection, database):
     user = await make_user()
-    gid = await create(client, user, [await make_connection(user), await make_connection(user)],
-                       scheduledTime="2030-03-15T10:00:00Z")
+    gid = await create(
+        client,
+        user,
+        [await make_connection(user), await make_connection(user)],
+        scheduledTime="2030-03-15T10:00:00Z",
+    )
     assert await count(database, PostLog, gid) > 0
     r = await delete(client, user, gid)
     assert r.status_code == 200
@@ -68,15 +73,22 @@ async def test_unknown_or_malformed_id_is_404(client, make_user, group_id):
 
 @pytest.mark.parametrize(
     ("status", "processing"),
-    [("draft", "pending"), ("scheduled", "pending"), ("scheduled", "processing"), ("published", "finished"),
-     ("failed", "finished"), ("partially_published", "finished")],
+    [
+        ("draft", "pending"),
+        ("scheduled", "pending"),
+        ("scheduled", "processing"),
+        ("published", "finished"),
+        ("failed", "finished"),
+        ("partially_published", "finished"),
+    ],
 )
 async def test_any_status_can_be_deleted(client, make_user, make_connection, database, status, processing):
     user = await make_user()
     gid = await create(client, user, [await make_connection(user)], scheduledTime="2030-03-15T10:00:00Z")
     async with database.session() as s:
-        await s.execute(update(PostGroup).where(PostGroup.id == gid)
-                        .values(status=status, processing_status=processing))
+        await s.execute(
+            update(PostGroup).where(PostGroup.id == gid).values(status=status, processing_status=processing)
+        )
         await s.commit()
     r = await delete(client, user, gid)
     assert r.status_code == 200

@@ -14,8 +14,11 @@ HEX24 = re.compile(r"^[0-9a-f]{24}$")
 
 
 async def create(client, user, platforms, **body):
-    r = await client.post("/api/v1/create-post", headers=user.headers,
-                          json={"content": "Hello world", "platforms": platforms, **body})
+    r = await client.post(
+        "/api/v1/create-post",
+        headers=user.headers,
+        json={"content": "Hello world", "platforms": platforms, **body},
+    )
     assert r.status_code == 200, r.text
     return r.json()["postGroupId"]
 
@@ -38,8 +41,13 @@ async def test_shape_of_a_draft(client, make_user, make_connection):
     [post] = body["posts"]
     assert set(post) == {"_id", "platform", "platformId", "content", "status"}
     assert HEX24.match(post["_id"])
-    assert post == {"_id": post["_id"], "platform": "mastodon", "platformId": "424242",
-                    "content": "Hello world", "status": "draft"}
+    assert post == {
+        "_id": post["_id"],
+        "platform": "mastodon",
+        "platformId": "424242",
+        "content": "Hello world",
+        "status": "draft",
+    }
 
 
 async def test_raw_platform_id_with_colons_and_dashes(client, make_user, make_connection):
@@ -49,7 +57,8 @@ async def test_raw_platform_id_with_colons_and_dashes(client, make_user, make_co
     assert tg == "telegram--1001234567890"
     body = (await get(client, user, await create(client, user, [bsky, tg]))).json()
     assert [(p["platform"], p["platformId"]) for p in body["posts"]] == [
-        ("bluesky", "did:plc:abc123"), ("telegram", "-1001234567890")
+        ("bluesky", "did:plc:abc123"),
+        ("telegram", "-1001234567890"),
     ]
 
 
@@ -72,10 +81,16 @@ async def test_posted_id_and_error_appear_once_set(client, make_user, make_conne
     gid = await create(client, user, [first, second])
     error = {"code": "PLATFORM_AUTH_EXPIRED", "message": "expired", "retryable": False}
     async with database.session() as s:
-        await s.execute(update(Post).where(Post.group_id == gid, Post.account_id == "1")
-                        .values(status="published", posted_id="109876"))
-        await s.execute(update(Post).where(Post.group_id == gid, Post.account_id == "2")
-                        .values(status="failed", error=error))
+        await s.execute(
+            update(Post)
+            .where(Post.group_id == gid, Post.account_id == "1")
+            .values(status="published", posted_id="109876")
+        )
+        await s.execute(
+            update(Post)
+            .where(Post.group_id == gid, Post.account_id == "2")
+            .values(status="failed", error=error)
+        )
         await s.commit()
     published, failed = (await get(client, user, gid)).json()["posts"]
     assert published["postedId"] == "109876" and "error" not in published
@@ -84,8 +99,18 @@ async def test_posted_id_and_error_appear_once_set(client, make_user, make_conne
 
 @pytest.mark.parametrize(
     "bad_id",
-    ["abc", "0" * 25, "zzzzzzzzzzzzzzzzzzzzzzzz", "507f1f77bcf86cd79943901g", "507f1f77bcf86cd79943901",
-     "507f1f77bcf86cd799439011", "%20", "null", "-1", "507f1f77bcf86cd799439011x"],
+    [
+        "abc",
+        "0" * 25,
+        "zzzzzzzzzzzzzzzzzzzzzzzz",
+        "507f1f77bcf86cd79943901g",
+        "507f1f77bcf86cd79943901",
+        "507f1f77bcf86cd799439011",
+        "%20",
+        "null",
+        "-1",
+        "507f1f77bcf86cd799439011x",
+    ],
 )
 async def test_unknown_or_malformed_id_is_404(client, make_user, bad_id):
     user = await make_user()

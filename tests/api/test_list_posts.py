@@ -23,8 +23,9 @@ async def author(make_user, make_connection):
 
 
 async def create(client, user, platforms, content="Hello", **body):
-    r = await client.post("/api/v1/create-post", headers=user.headers,
-                          json={"content": content, "platforms": platforms, **body})
+    r = await client.post(
+        "/api/v1/create-post", headers=user.headers, json={"content": content, "platforms": platforms, **body}
+    )
     assert r.status_code == 200, r.text
     return r.json()["postGroupId"]
 
@@ -62,14 +63,31 @@ async def test_item_shape(client, author, database):
     user, mastodon, bluesky = author
     gid = await create(client, user, [mastodon, bluesky], scheduledTime="2030-03-15T10:00:00Z")
     async with database.session() as s:
-        s.add(Media(group_id=gid, user_id=user.id, type="image", url="https://cdn.example/a.jpg",
-                    file_name="a.jpg", mime_type="image/jpeg", storage_key="media/a.jpg"))
+        s.add(
+            Media(
+                group_id=gid,
+                user_id=user.id,
+                type="image",
+                url="https://cdn.example/a.jpg",
+                file_name="a.jpg",
+                mime_type="image/jpeg",
+                storage_key="media/a.jpg",
+            )
+        )
         await s.commit()
     body = await listing(client, user)
     assert body["success"] is True
     [item] = body["posts"]
-    assert set(item) == {"postGroupId", "content", "status", "scheduledTime", "createdAt", "updatedAt",
-                         "platforms", "mediaUrls"}
+    assert set(item) == {
+        "postGroupId",
+        "content",
+        "status",
+        "scheduledTime",
+        "createdAt",
+        "updatedAt",
+        "platforms",
+        "mediaUrls",
+    }
     assert item["postGroupId"] == gid and item["content"] == "Hello" and item["status"] == "scheduled"
     assert item["scheduledTime"] == "2030-03-15T10:00:00.000Z"
     assert item["platforms"] == [
@@ -77,8 +95,14 @@ async def test_item_shape(client, author, database):
         {"platformId": "bluesky-did:plc:b1", "platform": "bluesky", "status": "scheduled"},
     ]
     assert item["mediaUrls"] == ["https://cdn.example/a.jpg"]
-    assert body["pagination"] == {"page": 1, "limit": 20, "totalItems": 1, "totalPages": 1,
-                                  "hasNextPage": False, "hasPrevPage": False}
+    assert body["pagination"] == {
+        "page": 1,
+        "limit": 20,
+        "totalItems": 1,
+        "totalPages": 1,
+        "hasNextPage": False,
+        "hasPrevPage": False,
+    }
 
 
 async def test_draft_item_has_null_time_and_empty_media(client, author):
@@ -90,16 +114,32 @@ async def test_draft_item_has_null_time_and_empty_media(client, author):
 
 async def test_empty_listing(client, make_user):
     body = await listing(client, await make_user())
-    assert body == {"success": True, "posts": [], "pagination": {
-        "page": 1, "limit": 20, "totalItems": 0, "totalPages": 0, "hasNextPage": False, "hasPrevPage": False}}
+    assert body == {
+        "success": True,
+        "posts": [],
+        "pagination": {
+            "page": 1,
+            "limit": 20,
+            "totalItems": 0,
+            "totalPages": 0,
+            "hasNextPage": False,
+            "hasPrevPage": False,
+        },
+    }
 
 
 async def test_pages(client, author):
     user, mastodon, _ = author
     created = await make_groups(client, user, mastodon, 5)
     first = await listing(client, user, limit=2)
-    assert first["pagination"] == {"page": 1, "limit": 2, "totalItems": 5, "totalPages": 3,
-                                   "hasNextPage": True, "hasPrevPage": False}
+    assert first["pagination"] == {
+        "page": 1,
+        "limit": 2,
+        "totalItems": 5,
+        "totalPages": 3,
+        "hasNextPage": True,
+        "hasPrevPage": False,
+    }
     middle = await listing(client, user, limit=2, page=2)
     assert middle["pagination"]["hasNextPage"] is True and middle["pagination"]["hasPrevPage"] is True
     last = await listing(client, user, limit=2, page=3)
@@ -114,10 +154,19 @@ async def test_pages(client, author):
 @pytest.mark.parametrize(
     ("params", "page", "limit"),
     [
-        ({}, 1, 20), ({"page": "0"}, 1, 20), ({"page": "-3"}, 1, 20), ({"page": "abc"}, 1, 20),
-        ({"page": ""}, 1, 20), ({"page": "2"}, 2, 20), ({"page": "2abc"}, 2, 20),
-        ({"limit": "0"}, 1, 20), ({"limit": ""}, 1, 20), ({"limit": "abc"}, 1, 20),
-        ({"limit": "500"}, 1, 100), ({"limit": "100"}, 1, 100), ({"limit": "-5"}, 1, 1),
+        ({}, 1, 20),
+        ({"page": "0"}, 1, 20),
+        ({"page": "-3"}, 1, 20),
+        ({"page": "abc"}, 1, 20),
+        ({"page": ""}, 1, 20),
+        ({"page": "2"}, 2, 20),
+        ({"page": "2abc"}, 2, 20),
+        ({"limit": "0"}, 1, 20),
+        ({"limit": ""}, 1, 20),
+        ({"limit": "abc"}, 1, 20),
+        ({"limit": "500"}, 1, 100),
+        ({"limit": "100"}, 1, 100),
+        ({"limit": "-5"}, 1, 1),
         ({"limit": "7.9"}, 1, 7),
     ],
 )
@@ -172,9 +221,13 @@ async def test_sorting(client, author, database):
     a, b, c = await make_groups(client, user, mastodon, 3)
     base = datetime(2030, 1, 1, tzinfo=UTC)
     for gid, created, updated, scheduled in ((a, 1, 3, 2), (b, 2, 1, 3), (c, 3, 2, 1)):
-        await set_group(database, gid, created_at=base + timedelta(days=created),
-                        updated_at=base + timedelta(days=updated),
-                        scheduled_time=base + timedelta(days=scheduled))
+        await set_group(
+            database,
+            gid,
+            created_at=base + timedelta(days=created),
+            updated_at=base + timedelta(days=updated),
+            scheduled_time=base + timedelta(days=scheduled),
+        )
     assert await ids(client, user) == [c, b, a]
     assert await ids(client, user, sortOrder="asc") == [a, b, c]
     assert await ids(client, user, sortBy="createdAt", sortOrder="desc") == [c, b, a]
@@ -193,8 +246,11 @@ async def test_invalid_sort_by(client, make_user, sort_by):
 async def test_empty_filters_count_as_absent(client, make_user, make_connection):
     user = await make_user()
     pid = await make_connection(user)
-    r = await client.post("/api/v1/create-post", headers=user.headers,
-                          json={"content": "x", "platforms": [pid], "scheduledTime": ""})
+    r = await client.post(
+        "/api/v1/create-post",
+        headers=user.headers,
+        json={"content": "x", "platforms": [pid], "scheduledTime": ""},
+    )
     assert r.status_code == 200, r.text
     body = await listing(client, user, status="", sortBy="", fromDate="", toDate="")
     assert [p["status"] for p in body["posts"]] == ["draft"]

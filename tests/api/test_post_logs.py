@@ -11,8 +11,20 @@ from tests.engine.conftest import engine, engine_database_url, harness  # noqa: 
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-ALLOWED = {"_id", "postGroupId", "postId", "platform", "event", "error", "httpStatus", "retryCount",
-           "metadata", "createdAt", "updatedAt", "__v"}
+ALLOWED = {
+    "_id",
+    "postGroupId",
+    "postId",
+    "platform",
+    "event",
+    "error",
+    "httpStatus",
+    "retryCount",
+    "metadata",
+    "createdAt",
+    "updatedAt",
+    "__v",
+}
 
 
 def check_shape(entry, group_id):
@@ -37,7 +49,12 @@ async def test_published_post_timeline(engine):  # noqa: F811
     for entry in logs:
         check_shape(entry, group_id)
     assert [e["event"] for e in logs] == [
-        "scheduled", "processing", "processing", "publish_attempted", "publish_succeeded", "status_changed"
+        "scheduled",
+        "processing",
+        "processing",
+        "publish_attempted",
+        "publish_succeeded",
+        "status_changed",
     ]
     post_id = got["posts"][0]["_id"]
     group_level = [e for e in logs if "postId" not in e]
@@ -112,8 +129,13 @@ async def test_not_found_for_unknown_malformed_and_foreign_groups(harness):  # n
     owner, stranger = await harness.user(), await harness.user()
     pid = await harness.sandbox(owner, "mastodon")
     group_id = await harness.create(owner, "mine", [pid], at=None)
-    for path_id, user in [("0" * 24, owner), ("not-an-id", owner), ("zz" * 12, owner), (group_id, stranger),
-                          (group_id.upper(), stranger)]:
+    for path_id, user in [
+        ("0" * 24, owner),
+        ("not-an-id", owner),
+        ("zz" * 12, owner),
+        (group_id, stranger),
+        (group_id.upper(), stranger),
+    ]:
         r = await harness.client.get(f"/api/v1/post-logs/{path_id}", headers=user.headers)
         assert r.status_code == 404, (path_id, r.text)
         assert r.json() == {"error": "Post group not found"}

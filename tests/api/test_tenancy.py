@@ -9,8 +9,9 @@ FUTURE = "2030-03-15T10:00:00Z"
 
 
 async def create(client, headers, pid, **extra):
-    return await client.post("/api/v1/create-post", headers=headers,
-                             json={"content": "Mine", "platforms": [pid], **extra})
+    return await client.post(
+        "/api/v1/create-post", headers=headers, json={"content": "Mine", "platforms": [pid], **extra}
+    )
 
 
 @pytest.fixture

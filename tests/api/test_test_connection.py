@@ -14,8 +14,17 @@ from postpost.security import SecretBox
 from tests.conftest import SECRET
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-KEYS = {"platform", "platformId", "username", "status", "message", "permissions", "tokenExpiresIn",
-        "lastSuccessfulPost", "lastError"}
+KEYS = {
+    "platform",
+    "platformId",
+    "username",
+    "status",
+    "message",
+    "permissions",
+    "tokenExpiresIn",
+    "lastSuccessfulPost",
+    "lastError",
+}
 
 
 @pytest_asyncio.fixture
@@ -99,8 +108,11 @@ async def test_sandbox_connection_is_ok(live, make_user, add_sandbox, platform):
 async def test_bluesky_without_app_password_is_error(live, make_user, make_connection):
     user = await make_user()
     platform_id = await make_connection(
-        user, "bluesky", "did:plc:emptypassword0000000000",
-        secrets={"identifier": "x.bsky.social", "app_password": ""}, is_sandbox=True,
+        user,
+        "bluesky",
+        "did:plc:emptypassword0000000000",
+        secrets={"identifier": "x.bsky.social", "app_password": ""},
+        is_sandbox=True,
     )
     r = await check(live, user, platform_id)
     assert r.status_code == 200, r.text
@@ -118,8 +130,9 @@ async def test_bluesky_without_app_password_is_error(live, make_user, make_conne
 
 async def test_mastodon_with_revoked_token_is_error(live, make_user, make_connection):
     user = await make_user()
-    platform_id = await make_connection(user, "mastodon", secrets={"access_token": "not-a-sandbox-token"},
-                                        is_sandbox=True)
+    platform_id = await make_connection(
+        user, "mastodon", secrets={"access_token": "not-a-sandbox-token"}, is_sandbox=True
+    )
     r = await check(live, user, platform_id)
     assert r.status_code == 200, r.text
     body = r.json()

@@ -21,8 +21,9 @@ async def author(make_user, make_connection):
 
 
 async def create(client, user, platforms, **body):
-    r = await client.post("/api/v1/create-post", headers=user.headers,
-                          json={"content": "Hello", "platforms": platforms, **body})
+    r = await client.post(
+        "/api/v1/create-post", headers=user.headers, json={"content": "Hello", "platforms": platforms, **body}
+    )
     assert r.status_code == 200, r.text
     return r.json()["postGroupId"]
 
@@ -45,8 +46,11 @@ async def set_state(database, group_id, status, processing="pending"):
     """Force a group (and its platform posts) into a state the API cannot reach yet."""
     post_status = {"partially_published": "published"}.get(status, status)
     async with database.session() as s:
-        await s.execute(update(PostGroup).where(PostGroup.id == group_id)
-                        .values(status=status, processing_status=processing))
+        await s.execute(
+            update(PostGroup)
+            .where(PostGroup.id == group_id)
+            .values(status=status, processing_status=processing)
+        )
         await s.execute(update(Post).where(Post.group_id == group_id).values(status=post_status))
         await s.commit()
 
@@ -64,8 +68,19 @@ def near_now(text):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"status": ""}, {"status": None}, {"status": 0}, {"scheduledTime": ""}, {"scheduledTime": None},
-     {"scheduledTime": 0}, {"status": "", "scheduledTime": None}, {"content": "new"}, [], "text"],
+    [
+        {},
+        {"status": ""},
+        {"status": None},
+        {"status": 0},
+        {"scheduledTime": ""},
+        {"scheduledTime": None},
+        {"scheduledTime": 0},
+        {"status": "", "scheduledTime": None},
+        {"content": "new"},
+        [],
+        "text",
+    ],
 )
 async def test_either_field_required(client, author, body):
     user, pids = author
@@ -87,13 +102,26 @@ async def test_empty_body_is_either_field_required(client, author):
 async def test_status_must_be_draft_or_scheduled(client, author, status):
     user, pids = author
     gid = await create(client, user, pids)
-    await assert_400(client, user, gid, {"status": status, "scheduledTime": FUTURE},
-                     "Status must be either 'draft' or 'scheduled'")
+    await assert_400(
+        client,
+        user,
+        gid,
+        {"status": status, "scheduledTime": FUTURE},
+        "Status must be either 'draft' or 'scheduled'",
+    )
 
 
 @pytest.mark.parametrize(
-    "when", ["2026-03-15 10:00:00", "March 15, 2026", "03/15/2026", "2026-03-15", "soon", 1773568800000,
-             "9999-12-31T23:00:00-05:00"],
+    "when",
+    [
+        "2026-03-15 10:00:00",
+        "March 15, 2026",
+        "03/15/2026",
+        "2026-03-15",
+        "soon",
+        1773568800000,
+        "9999-12-31T23:00:00-05:00",
+    ],
 )
 async def test_invalid_scheduled_time(client, author, when):
     user, pids = author
@@ -112,8 +140,11 @@ async def test_validation_precedes_lookup(client, author):
 async def test_malformed_json(client, author):
     user, pids = author
     gid = await create(client, user, pids)
-    r = await client.put(f"/api/v1/update-post/{gid}", content=b"{oops",
-                         headers={**user.headers, "content-type": "application/json"})
+    r = await client.put(
+        f"/api/v1/update-post/{gid}",
+        content=b"{oops",
+        headers={**user.headers, "content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert r.json() == {"error": "Invalid JSON body"}
 
@@ -134,8 +165,11 @@ async def test_schedule_a_draft_with_both_fields(client, author):
     gid = await create(client, user, pids)
     r = await put(client, user, gid, {"status": "scheduled", "scheduledTime": "2030-03-15T05:00:00-05:00"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"success": True, "message": "Post updated successfully",
-                        "postGroup": {"_id": gid, "status": "scheduled", "scheduledTime": FUTURE}}
+    assert r.json() == {
+        "success": True,
+        "message": "Post updated successfully",
+        "postGroup": {"_id": gid, "status": "scheduled", "scheduledTime": FUTURE},
+    }
     got = await fetch(client, user, gid)
     assert got["status"] == "scheduled" and got["scheduledTime"] == FUTURE
     assert [p["status"] for p in got["posts"]] == ["scheduled", "scheduled"]
@@ -245,11 +279,13 @@ async def test_group_with_a_claimed_platform_post_refused(client, author, databa
     user, pids = author
     gid = await create(client, user, pids, scheduledTime=FUTURE)
     async with database.session() as s:
-        await s.execute(update(Post).where(Post.group_id == gid, Post.platform == "mastodon")
-                        .values(status="pending"))
+        await s.execute(
+            update(Post).where(Post.group_id == gid, Post.platform == "mastodon").values(status="pending")
+        )
         await s.commit()
-    await assert_400(client, user, gid, {"status": "draft"},
-                     "Cannot update post: post is currently in processing status")
+    await assert_400(
+        client, user, gid, {"status": "draft"}, "Cannot update post: post is currently in processing status"
+    )
     got = await fetch(client, user, gid)
     assert sorted(p["status"] for p in got["posts"]) == ["pending", "scheduled"]
     assert got["status"] == "scheduled"

@@ -32,8 +32,14 @@ from postpost.services.auth import authenticate
 from tests.conftest import SECRET, TestUser
 
 # No plan limit gets in the way of engine tests (hundreds of posts due at once).
-UNLIMITED = {"apiAccess": True, "monthlyPosts": None, "scheduledPosts": None, "scheduleHorizonDays": None,
-             "connections": None, "allowedPlatforms": None}
+UNLIMITED = {
+    "apiAccess": True,
+    "monthlyPosts": None,
+    "scheduledPosts": None,
+    "scheduleHorizonDays": None,
+    "connections": None,
+    "allowedPlatforms": None,
+}
 TERMINAL = ("published", "failed", "partially_published")
 
 
@@ -43,8 +49,14 @@ def iso_ms(moment: datetime) -> str:
 
 def engine_settings(database_url: str, data_dir: Path, simulator: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        database_url=database_url, secret_key=SECRET, data_dir=data_dir, sandbox_url=simulator,
-        platform_timeout_seconds=0.25, retry_base_seconds=0.2, lease_seconds=5, worker_concurrency=16,
+        database_url=database_url,
+        secret_key=SECRET,
+        data_dir=data_dir,
+        sandbox_url=simulator,
+        platform_timeout_seconds=0.25,
+        retry_base_seconds=0.2,
+        lease_seconds=5,
+        worker_concurrency=16,
     )
     values.update(overrides)
     return Settings(**values)
@@ -100,8 +112,9 @@ class Harness:
             await session.commit()
             return connection.compound_id
 
-    async def create(self, user: TestUser, content: str, platforms: list[str],
-                     at: datetime | None | str = "now") -> str:
+    async def create(
+        self, user: TestUser, content: str, platforms: list[str], at: datetime | None | str = "now"
+    ) -> str:
         body: dict[str, Any] = {"content": content, "platforms": platforms}
         if at == "now":
             body["scheduledTime"] = iso_ms(datetime.now(UTC))
@@ -119,9 +132,11 @@ class Harness:
             await session.commit()
             now = iso_ms(datetime.now(UTC))
             for content, platforms in items:
-                ids.append(await posts.create_post(
-                    session, principal, {"content": content, "platforms": platforms, "scheduledTime": now}
-                ))
+                ids.append(
+                    await posts.create_post(
+                        session, principal, {"content": content, "platforms": platforms, "scheduledTime": now}
+                    )
+                )
         return ids
 
     async def get(self, user: TestUser, group_id: str) -> dict[str, Any]:
@@ -173,8 +188,12 @@ class Harness:
         return list(r.json()["posts"])
 
 
-async def wait_until(predicate: Callable[[], Any], seconds: float, describe: Callable[[], str] | None = None,
-                     interval: float = 0.02) -> None:
+async def wait_until(
+    predicate: Callable[[], Any],
+    seconds: float,
+    describe: Callable[[], str] | None = None,
+    interval: float = 0.02,
+) -> None:
     """Poll `predicate` (sync or async) every `interval` until true; fail after `seconds`."""
     deadline = time.monotonic() + seconds
     while True:

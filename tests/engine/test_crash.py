@@ -47,8 +47,7 @@ async def count_by_status(harness) -> dict[str, int]:
 
 
 @pytest.mark.slow
-async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_database_url, tmp_path,
-                                                            capsys):
+async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_database_url, tmp_path, capsys):
     user = await harness.user()
     pids = [await harness.sandbox(user, p) for p in ("mastodon", "bluesky", "mastodon", "bluesky")]
     texts = [f"crash-test post {i:04d}" for i in range(COUNT)]
@@ -59,8 +58,11 @@ async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_data
     killed = 0
     try:
         for threshold, victim in ((150, 0), (500, 1)):
-            await wait_until(lambda t=threshold: _sent_at_least(harness, t), 45.0,
-                             lambda t=threshold: f"fewer than {t} posts reached the simulator")
+            await wait_until(
+                lambda t=threshold: _sent_at_least(harness, t),
+                45.0,
+                lambda t=threshold: f"fewer than {t} posts reached the simulator",
+            )
             workers[victim].send_signal(signal.SIGKILL)
             workers[victim].wait(5)
             killed += 1
@@ -88,8 +90,10 @@ async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_data
         taken_over = await session.scalar(select(func.count()).select_from(Post).where(Post.attempts > 1))
     assert taken_over > 0, "the kills hit no post in flight"
     with capsys.disabled():
-        print(f"\ncrash test: {COUNT} posts, {killed} workers SIGKILLed, {taken_over} posts taken over after "
-              f"their lease expired; all published once in {elapsed:.1f} s ({COUNT / elapsed:.0f} posts/s)")
+        print(
+            f"\ncrash test: {COUNT} posts, {killed} workers SIGKILLed, {taken_over} posts taken over after "
+            f"their lease expired; all published once in {elapsed:.1f} s ({COUNT / elapsed:.0f} posts/s)"
+        )
     # survivors stopped cleanly on SIGTERM
     assert [p.returncode for p in workers if p.returncode != -signal.SIGKILL] == [0] * (len(workers) - killed)
 

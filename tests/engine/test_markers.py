@@ -70,8 +70,11 @@ async def test_rate_limit_once_then_published(engine, platform):
     assert len(sent) == 1
     assert post["postedId"] == sent[0]["id"]
     logs = await engine.logs(user, group_id)
-    events = [(entry["event"], entry.get("metadata", {}).get("errorCode")) for entry in logs
-              if entry["event"] in ("publish_failed", "publish_succeeded")]
+    events = [
+        (entry["event"], entry.get("metadata", {}).get("errorCode"))
+        for entry in logs
+        if entry["event"] in ("publish_failed", "publish_succeeded")
+    ]
     assert events == [("publish_failed", "RATE_LIMITED"), ("publish_succeeded", None)]
     failed = next(entry for entry in logs if entry["event"] == "publish_failed")
     assert failed["httpStatus"] == 429
@@ -88,8 +91,11 @@ async def test_server_error_once_then_published_once(engine, platform):
     assert len(sent) == 1
     assert got["posts"][0]["postedId"] == sent[0]["id"]
     assert "error" not in got["posts"][0]
-    codes = [entry["metadata"]["errorCode"] for entry in await engine.logs(user, group_id)
-             if entry["event"] == "publish_failed"]
+    codes = [
+        entry["metadata"]["errorCode"]
+        for entry in await engine.logs(user, group_id)
+        if entry["event"] == "publish_failed"
+    ]
     assert codes == ["PLATFORM_SERVER_ERROR"]
 
 
@@ -102,8 +108,11 @@ async def test_timeout_after_commit_is_published_exactly_once(engine, platform):
     assert len(sent) == 1, sent
     assert got["posts"][0]["postedId"] == sent[0]["id"]
     assert "error" not in got["posts"][0]
-    codes = [entry["metadata"]["errorCode"] for entry in await engine.logs(user, group_id)
-             if entry["event"] == "publish_failed"]
+    codes = [
+        entry["metadata"]["errorCode"]
+        for entry in await engine.logs(user, group_id)
+        if entry["event"] == "publish_failed"
+    ]
     assert codes == ["TIMEOUT_ERROR"]
 
 

@@ -84,8 +84,9 @@ async def test_draft_before_due_is_never_published(engine, soon):
     pid = await engine.sandbox(user, "mastodon")
     due = soon(0.6)
     group_id = await engine.create(user, "paused before due", [pid], at=due)
-    r = await engine.client.put(f"/api/v1/update-post/{group_id}", headers=user.headers,
-                                json={"status": "draft"})
+    r = await engine.client.put(
+        f"/api/v1/update-post/{group_id}", headers=user.headers, json={"status": "draft"}
+    )
     assert r.status_code == 200, r.text
     await asyncio.sleep(max(0.0, due.timestamp() - time.time()) + 0.8)
     assert await engine.sent() == []
@@ -100,8 +101,9 @@ async def test_reschedule_moves_the_send_time(engine, soon):
     pid = await engine.sandbox(user, "mastodon")
     group_id = await engine.create(user, "moved", [pid], at=soon(0.5))
     later = soon(1.5)
-    r = await engine.client.put(f"/api/v1/update-post/{group_id}", headers=user.headers,
-                                json={"scheduledTime": later.isoformat()})
+    r = await engine.client.put(
+        f"/api/v1/update-post/{group_id}", headers=user.headers, json={"scheduledTime": later.isoformat()}
+    )
     assert r.status_code == 200, r.text
     later_monotonic = time.monotonic() + (later.timestamp() - time.time())
     while time.monotonic() < later_monotonic - 0.05:
@@ -118,8 +120,9 @@ async def test_rescheduling_earlier_wakes_the_worker(engine, soon):
     group_id = await engine.create(user, "brought forward", [pid], at=soon(3600))
     await asyncio.sleep(0.1)  # the worker is asleep until the hour is up
     started = time.monotonic()
-    r = await engine.client.put(f"/api/v1/update-post/{group_id}", headers=user.headers,
-                                json={"scheduledTime": soon(0).isoformat()})
+    r = await engine.client.put(
+        f"/api/v1/update-post/{group_id}", headers=user.headers, json={"scheduledTime": soon(0).isoformat()}
+    )
     assert r.status_code == 200, r.text
     await wait_until(engine.sent, 1.0, lambda: "not sent within 1 s of being brought forward")
     assert time.monotonic() - started < 1.0
@@ -132,8 +135,9 @@ async def test_draft_then_schedule_publishes(engine):
     group_id = await engine.create(user, "a draft first", [pid], at=None)
     await asyncio.sleep(0.2)
     assert await engine.sent() == []
-    r = await engine.client.put(f"/api/v1/update-post/{group_id}", headers=user.headers,
-                                json={"status": "scheduled"})
+    r = await engine.client.put(
+        f"/api/v1/update-post/{group_id}", headers=user.headers, json={"status": "scheduled"}
+    )
     assert r.status_code == 200, r.text
     got = await engine.wait_finished(user, group_id, 2.0)
     assert got["status"] == "published"

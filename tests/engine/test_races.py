@@ -44,8 +44,12 @@ async def test_two_workers_with_retries_and_reconciliation(harness):
     """Retried and reconciled posts are contended too: still each exactly once."""
     user = await harness.user()
     pids = [await harness.sandbox(user, "mastodon"), await harness.sandbox(user, "bluesky")]
-    markers = ["", " #sandbox:rate-limit-once", " #sandbox:server-error-once",
-               " #sandbox:timeout-after-commit"]
+    markers = [
+        "",
+        " #sandbox:rate-limit-once",
+        " #sandbox:server-error-once",
+        " #sandbox:timeout-after-commit",
+    ]
     texts = [f"contended {i:03d}{markers[i % 4]}" for i in range(80)]
     await harness.bulk_create(user, [(text, [pids[i % 2]]) for i, text in enumerate(texts)])
     harness.start_workers(2, separate_databases=True)

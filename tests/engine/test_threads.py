@@ -65,7 +65,10 @@ async def test_thread_on_two_platforms(engine):
     got = await engine.wait_finished(user, group_id, 5.0)
     assert got["status"] == "published"
     assert [(p["platform"], p["content"]) for p in got["posts"]] == [
-        ("mastodon", "one"), ("mastodon", "two"), ("bluesky", "one"), ("bluesky", "two")
+        ("mastodon", "one"),
+        ("mastodon", "two"),
+        ("bluesky", "one"),
+        ("bluesky", "two"),
     ]
     sent = await engine.sent()
     for platform in ("mastodon", "bluesky"):

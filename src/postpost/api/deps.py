@@ -55,12 +55,20 @@ async def get_principal(
     request: Request,
     session: SessionDep,
     api_key: Annotated[str | None, Security(API_KEY)] = None,
-    acting_user_id: Annotated[str | None, Header(
-        alias="x-postpost-user-id", description="Act as a managed user of your workspace (24-hex user id).",
-    )] = None,
-    client: Annotated[str | None, Header(
-        alias="x-postpost-client", description="`mcp` for MCP traffic (checks mcpAccess, not apiAccess).",
-    )] = None,
+    acting_user_id: Annotated[
+        str | None,
+        Header(
+            alias="x-postpost-user-id",
+            description="Act as a managed user of your workspace (24-hex user id).",
+        ),
+    ] = None,
+    client: Annotated[
+        str | None,
+        Header(
+            alias="x-postpost-client",
+            description="`mcp` for MCP traffic (checks mcpAccess, not apiAccess).",
+        ),
+    ] = None,
 ) -> Principal:
     """The one authentication step every /api/v1 route goes through (headers declared for /openapi.json)."""
     with failure_message("Internal server error"):

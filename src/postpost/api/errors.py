@@ -52,7 +52,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
-        return JSONResponse({"error": f"Invalid request: {where} {first.get('msg', '')}".strip()}, status_code=400)
+        return JSONResponse(
+            {"error": f"Invalid request: {where} {first.get('msg', '')}".strip()}, status_code=400
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -15,8 +15,11 @@ class LimitExceededBody(BaseModel):
     model_config = ConfigDict(extra="allow")
     error: str
     code: Literal[
-        "POST_LIMIT_REACHED", "SCHEDULED_POST_LIMIT_REACHED", "SCHEDULE_HORIZON_REACHED",
-        "PLATFORM_NOT_AVAILABLE", "CONNECTIONS_OVER_LIMIT",
+        "POST_LIMIT_REACHED",
+        "SCHEDULED_POST_LIMIT_REACHED",
+        "SCHEDULE_HORIZON_REACHED",
+        "PLATFORM_NOT_AVAILABLE",
+        "CONNECTIONS_OVER_LIMIT",
     ]
     metric: str
     message: str
@@ -148,7 +151,10 @@ class ConnectionsReply(BaseModel):
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Invalid input (e.g. `Invalid x-postpost-user-id`)."},
-    401: {"model": ErrorBody, "description": "`API key is required`, `Invalid API key`, `Invalid API key owner`."},
+    401: {
+        "model": ErrorBody,
+        "description": "`API key is required`, `Invalid API key`, `Invalid API key owner`.",
+    },
     403: {"model": ErrorBody, "description": "Access not enabled for the plan, or workspace errors."},
     500: {"model": ErrorBody, "description": "Unexpected failure."},
     # Also keeps FastAPI from documenting a 422 `{detail}` body the API never sends.
@@ -166,7 +172,12 @@ def responses(*extra: tuple[int, type[BaseModel], str]) -> dict[int | str, dict[
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """openapi_extra documenting a JSON request body that the service validates itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
 
 
 class PostLogEntry(BaseModel):
@@ -175,8 +186,14 @@ class PostLogEntry(BaseModel):
     postGroupId: str
     postId: str | None = None
     platform: str | None = None
-    event: Literal["scheduled", "processing", "publish_attempted", "publish_succeeded", "publish_failed",
-                   "status_changed"]
+    event: Literal[
+        "scheduled",
+        "processing",
+        "publish_attempted",
+        "publish_succeeded",
+        "publish_failed",
+        "status_changed",
+    ]
     error: str | None = None
     httpStatus: int | None = None
     retryCount: int | None = None

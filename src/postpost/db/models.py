@@ -37,7 +37,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="user")
-    parent_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    parent_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     plan_key: Mapped[str] = mapped_column(ForeignKey("plans.key"), default="starter")
     entitlements: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     workspaces_enabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -55,6 +55,7 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._adapters: dict[str, PlatformAdapter] = {}
+        self._publishing = asyncio.Semaphore(settings.worker_concurrency)
 
     def stop(self) -> None:
         self._stop.set()
@@ -88,40 +89,45 @@ class Worker:
                     await listener.close()
 
     async def _claim_loop(self) -> None:
+        """Claim in batches of about `concurrency` posts, keeping up to one batch waiting for a slot.
+
+        Claims a new batch only when no more than one batch is outstanding, so claims stay
+        large under load and a lone due post is claimed at once when idle.
+        """
         lease = timedelta(seconds=self.settings.lease_seconds)
+        concurrency = self.settings.worker_concurrency
         while not self._stop.is_set():
-            # outcomes waiting to be recorded still hold their leases: count them as busy
-            free = self.settings.worker_concurrency - len(self._in_flight) - self._outcomes.qsize()
-            if free <= 0:
-                # Clear first: a waker set while full would make _wait return at once without
-                # yielding, spinning the loop and starving the in-flight publishes forever.
-                self._waker.clear()
+            # outcomes waiting to be recorded still hold their leases: count them as outstanding
+            outstanding = len(self._in_flight) + self._outcomes.qsize()
+            # Clear before deciding: a wake-up that arrives from here on is not lost.
+            self._waker.clear()
+            if outstanding > concurrency:
                 await self._wait(None)
                 continue
-            self._waker.clear()
+            limit = min(2 * concurrency - outstanding, self.settings.claim_batch)
             try:
-                items, due = await self._claim(min(free, self.settings.claim_batch), lease)
+                items, due = await self._claim(limit, lease)
             except Exception:
                 log.exception("claiming failed; retrying in 1 s")
                 await self._wait(1.0)
                 continue
             for item in items:
                 self._start(item)
-            if items:
+            if len(items) == limit:
                 continue
             delay = IDLE_CHECK_SECONDS if due is None else (due - utcnow()).total_seconds()
             if delay > 0:
                 await self._wait(min(delay, IDLE_CHECK_SECONDS))
 
     async def _claim(self, limit: int, lease: timedelta) -> tuple[list[WorkItem], datetime | None]:
-        """Claim and load up to `limit` posts; with none due, the next due time instead."""
+        """Claim and load up to `limit` posts; when fewer were due, also the next due time."""
         async with self.database.session() as session:
             claims = await claim_due(
                 session, now=utcnow(), limit=limit, lease=lease, worker_id=self.worker_id
             )
-            if claims:
-                return await load_work(session, claims, self.box, self.sandbox_url), None
-            return [], await next_due_time(session)
+            items = await load_work(session, claims, self.box, self.sandbox_url) if claims else []
+            due = await next_due_time(session) if len(claims) < limit else None
+            return items, due
 
     async def _wait(self, seconds: float | None) -> None:
         with contextlib.suppress(TimeoutError):
@@ -138,9 +144,10 @@ class Worker:
 
     async def _publish(self, item: WorkItem) -> None:
         try:
-            outcome = await publish_item(
-                item, self._adapters.get(item.claim.platform), self._save_credentials
-            )
+            async with self._publishing:
+                outcome = await publish_item(
+                    item, self._adapters.get(item.claim.platform), self._save_credentials
+                )
         except Exception as exc:  # an adapter bug must still end in a recorded status
             log.exception("publishing %s crashed", item.claim.post_id)
             outcome = _crashed(item, exc)

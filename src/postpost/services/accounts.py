@@ -62,7 +62,9 @@ async def get_user(session: AsyncSession, user_id: str) -> User:
     return user
 
 
-async def create_key(session: AsyncSession, hasher: KeyHasher, user_id: str, name: str = "Default") -> IssuedKey:
+async def create_key(
+    session: AsyncSession, hasher: KeyHasher, user_id: str, name: str = "Default"
+) -> IssuedKey:
     """Issue a key for `user_id`; at most MAX_ACTIVE_KEYS active keys per user."""
     await get_user(session, user_id)
     active = await session.scalar(
@@ -71,8 +73,12 @@ async def create_key(session: AsyncSession, hasher: KeyHasher, user_id: str, nam
     if (active or 0) >= MAX_ACTIVE_KEYS:
         raise Conflict(f"Maximum of {MAX_ACTIVE_KEYS} active API keys per user")
     raw = generate_api_key()
-    key = ApiKey(user_id=user_id, name=(name.strip() or "Default")[:100], key_prefix=key_prefix(raw),
-                 key_hash=hasher.hash(raw))
+    key = ApiKey(
+        user_id=user_id,
+        name=(name.strip() or "Default")[:100],
+        key_prefix=key_prefix(raw),
+        key_hash=hasher.hash(raw),
+    )
     session.add(key)
     await session.flush()
     return IssuedKey(id=key.id, user_id=user_id, name=key.name, raw=raw)

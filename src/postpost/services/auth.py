@@ -51,7 +51,9 @@ async def authenticate(
     if actor is None:
         raise Unauthenticated("Invalid API key owner")
     billing_owner = await _billing_owner(session, actor)
-    entitlements = await resolve_entitlements(session, billing_owner, plan if billing_owner is actor else None)
+    entitlements = await resolve_entitlements(
+        session, billing_owner, plan if billing_owner is actor else None
+    )
     client_name = "mcp" if (client or "").strip().lower() == "mcp" else "api"
     if client_name == "mcp" and not entitlements.mcp_access:
         raise Forbidden("MCP access is not enabled for this account")

@@ -13,7 +13,12 @@ from postpost.platforms.base import PlatformAdapter, PlatformError
 from postpost.security import SecretBox
 from postpost.services.auth import Principal
 from postpost.services.connections import (
-    PLATFORMS, credentials_for, get_connection, last_error_view, split_platform_id, token_expires_in,
+    PLATFORMS,
+    credentials_for,
+    get_connection,
+    last_error_view,
+    split_platform_id,
+    token_expires_in,
 )
 
 AdapterLookup = Callable[[str], PlatformAdapter | None]
@@ -34,19 +39,35 @@ async def test_connection(
     platform, _raw = split_platform_id(platform_id)
     if platform.lower() not in PLATFORMS:
         return {
-            "platform": platform, "platformId": platform_id, "username": "unknown", "status": "error",
-            "message": f"Unknown platform: {platform}", "permissions": [], "tokenExpiresIn": None,
-            "lastSuccessfulPost": None, "lastError": None,
+            "platform": platform,
+            "platformId": platform_id,
+            "username": "unknown",
+            "status": "error",
+            "message": f"Unknown platform: {platform}",
+            "permissions": [],
+            "tokenExpiresIn": None,
+            "lastSuccessfulPost": None,
+            "lastError": None,
         }
     connection = await get_connection(session, principal.user_id, platform_id)
     adapter = adapters(connection.platform)
     now = utcnow()
     if adapter is None:
-        ok, message, username, permissions = False, f"Live check is not available for {platform} yet", None, []
+        ok, message, username, permissions = (
+            False,
+            f"Live check is not available for {platform} yet",
+            None,
+            [],
+        )
     else:
         try:
             check = await adapter.check_connection(credentials_for(connection, box, sandbox_url))
-            ok, message, username, permissions = check.ok, check.message, check.username, list(check.permissions)
+            ok, message, username, permissions = (
+                check.ok,
+                check.message,
+                check.username,
+                list(check.permissions),
+            )
         except PlatformError as error:
             ok, message, username, permissions = False, error.message, None, []
     if not ok:

@@ -16,8 +16,16 @@ from postpost.platforms.base import Credentials
 from postpost.security import SecretBox
 
 PLATFORMS = (
-    "twitter", "linkedin", "instagram", "threads", "tiktok",
-    "youtube", "facebook", "bluesky", "mastodon", "telegram",
+    "twitter",
+    "linkedin",
+    "instagram",
+    "threads",
+    "tiktok",
+    "youtube",
+    "facebook",
+    "bluesky",
+    "mastodon",
+    "telegram",
 )
 EXPIRING_SOON = timedelta(days=7)
 DEFAULT_BASE_URLS = {"mastodon": "https://mastodon.social", "bluesky": "https://bsky.social"}
@@ -128,7 +136,9 @@ async def add_connection(
         raise InvalidInput("Account id must be non-empty and contain no whitespace")
     exists = await session.scalar(
         select(Connection.id).where(
-            Connection.user_id == user_id, Connection.platform == platform, Connection.account_id == account_id
+            Connection.user_id == user_id,
+            Connection.platform == platform,
+            Connection.account_id == account_id,
         )
     )
     if exists:
@@ -158,6 +168,8 @@ def credentials_for(connection: Connection, box: SecretBox, sandbox_url: str | N
     else:
         base_url = connection.base_url or DEFAULT_BASE_URLS.get(connection.platform, "")
     return Credentials(
-        account_id=connection.account_id, base_url=base_url,
-        secrets={k: str(v) for k, v in secrets.items()}, username=connection.username,
+        account_id=connection.account_id,
+        base_url=base_url,
+        secrets={k: str(v) for k, v in secrets.items()},
+        username=connection.username,
     )

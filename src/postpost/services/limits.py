@@ -25,8 +25,13 @@ ACTIVE_STATUSES = ("scheduled", "pending", "processing")
 
 def _body(ent: Entitlements, **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "limit": None, "used": None, "requested": None, "remaining": None,
-        "periodStart": None, "periodEnd": None, "planName": ent.plan_name,
+        "limit": None,
+        "used": None,
+        "requested": None,
+        "remaining": None,
+        "periodStart": None,
+        "periodEnd": None,
+        "planName": ent.plan_name,
     }
     base.update(fields)
     return base
@@ -40,7 +45,9 @@ def assert_platforms_allowed(ent: Entitlements, platform_ids: Sequence[str]) -> 
     disallowed = [name for name in names if name not in ent.allowed_platforms]
     if disallowed:
         raise LimitExceeded(
-            "Platform not available", "PLATFORM_NOT_AVAILABLE", "posts.platform_monthly",
+            "Platform not available",
+            "PLATFORM_NOT_AVAILABLE",
+            "posts.platform_monthly",
             f"Platform not available on your {ent.plan_name} plan.",
             **_body(ent, disallowedPlatforms=disallowed, allowedPlatforms=list(ent.allowed_platforms)),
         )
@@ -86,16 +93,27 @@ async def assert_can_schedule(
     )
     if ent.monthly_posts is not None:
         await _check_budget(
-            session, ent, monthly, platform_ids, ent.monthly_posts,
-            error="Post limit reached", code="POST_LIMIT_REACHED", metric="posts.platform_monthly",
+            session,
+            ent,
+            monthly,
+            platform_ids,
+            ent.monthly_posts,
+            error="Post limit reached",
+            code="POST_LIMIT_REACHED",
+            metric="posts.platform_monthly",
             message=f"Monthly post limit reached. Your {ent.plan_name} plan allows {ent.monthly_posts} "
             "platform posts per month.",
             period=(start, end),
         )
     if ent.scheduled_posts is not None:
         await _check_budget(
-            session, ent, head.where(Post.status.in_(ACTIVE_STATUSES)), platform_ids, ent.scheduled_posts,
-            error="Scheduled post limit reached", code="SCHEDULED_POST_LIMIT_REACHED",
+            session,
+            ent,
+            head.where(Post.status.in_(ACTIVE_STATUSES)),
+            platform_ids,
+            ent.scheduled_posts,
+            error="Scheduled post limit reached",
+            code="SCHEDULED_POST_LIMIT_REACHED",
             metric="posts.scheduled_active",
             message=f"Scheduled post limit reached. Your {ent.plan_name} plan allows {ent.scheduled_posts} "
             "scheduled posts.",
@@ -106,15 +124,26 @@ async def assert_can_schedule(
 async def _check_connections(session: AsyncSession, ent: Entitlements, owner: str) -> None:
     if ent.connections is None:
         return
-    count = await session.scalar(
-        select(func.count()).select_from(Connection).where(Connection.user_id.in_(_pool(owner)))
-    ) or 0
+    count = (
+        await session.scalar(
+            select(func.count()).select_from(Connection).where(Connection.user_id.in_(_pool(owner)))
+        )
+        or 0
+    )
     if count > ent.connections:
         raise LimitExceeded(
-            "Account over channel limit", "CONNECTIONS_OVER_LIMIT", "connections.total",
+            "Account over channel limit",
+            "CONNECTIONS_OVER_LIMIT",
+            "connections.total",
             f"Your account has more connected channels than your {ent.plan_name} plan allows.",
-            **_body(ent, limit=ent.connections, used=count, requested=0, remaining=0,
-                    overLimitBy=count - ent.connections),
+            **_body(
+                ent,
+                limit=ent.connections,
+                used=count,
+                requested=0,
+                remaining=0,
+                overLimitBy=count - ent.connections,
+            ),
         )
 
 
@@ -125,7 +154,9 @@ def _check_horizon(ent: Entitlements, scheduled_time: datetime, now: datetime) -
     latest = now + timedelta(days=days)
     if scheduled_time > latest:
         raise LimitExceeded(
-            "Schedule horizon reached", "SCHEDULE_HORIZON_REACHED", "posts.schedule_horizon_days",
+            "Schedule horizon reached",
+            "SCHEDULE_HORIZON_REACHED",
+            "posts.schedule_horizon_days",
             f"Scheduled time exceeds your {ent.plan_name} plan's {days}-day scheduling horizon.",
             **_body(ent, limit=days, scheduledTime=iso(scheduled_time), maxScheduledDate=iso(latest)),
         )
@@ -149,21 +180,45 @@ async def _check_budget(
     requested = len(platform_ids)
     if ent.scope == "connection":
         blocked = [
-            {"platformSelection": pid, "used": counts.get(pid, 0), "remaining": max(limit - counts.get(pid, 0), 0)}
+            {
+                "platformSelection": pid,
+                "used": counts.get(pid, 0),
+                "remaining": max(limit - counts.get(pid, 0), 0),
+            }
             for pid, n in Counter(platform_ids).items()
             if counts.get(pid, 0) + n > limit
         ]
         if blocked:
             raise LimitExceeded(
-                error, code, metric, message,
-                **_body(ent, limit=limit, requested=requested, scope="connection", blockedPlatforms=blocked,
-                        **period_fields),
+                error,
+                code,
+                metric,
+                message,
+                **_body(
+                    ent,
+                    limit=limit,
+                    requested=requested,
+                    scope="connection",
+                    blockedPlatforms=blocked,
+                    **period_fields,
+                ),
             )
         return
     used = sum(counts.values())
     if used + requested > limit:
         raise LimitExceeded(
-            error, code, metric, message,
-            **_body(ent, limit=limit, used=used, requested=requested, remaining=max(limit - used, 0),
-                    scope="account", blockedPlatforms=list(platform_ids), **period_fields),
+            error,
+            code,
+            metric,
+            message,
+            **_body(
+                ent,
+                limit=limit,
+                used=used,
+                requested=requested,
+                remaining=max(limit - used, 0),
+                scope="account",
+                blockedPlatforms=list(platform_ids),
+                **period_fields,
+            ),
         )

@@ -17,8 +17,11 @@ from postpost.services.auth import Principal
 from postpost.services.timefmt import parse_lenient_date
 
 GROUP_STATUSES = ("draft", "scheduled", "published", "failed", "partially_published")
-SORT_FIELDS = {"createdAt": PostGroup.created_at, "updatedAt": PostGroup.updated_at,
-               "scheduledTime": PostGroup.scheduled_time}
+SORT_FIELDS = {
+    "createdAt": PostGroup.created_at,
+    "updatedAt": PostGroup.updated_at,
+    "scheduledTime": PostGroup.scheduled_time,
+}
 _LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
 _MAX_OFFSET = 2**62  # beyond any real row count; keeps huge pages inside a signed 64-bit OFFSET
 
@@ -37,7 +40,9 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_posts(session: AsyncSession, principal: Principal, params: Mapping[str, str]) -> dict[str, Any]:
+async def list_posts(
+    session: AsyncSession, principal: Principal, params: Mapping[str, str]
+) -> dict[str, Any]:
     page = max(_parse_int(params.get("page")) or 1, 1)
     limit = min(max(_parse_int(params.get("limit")) or 20, 1), 100)
     conditions = [PostGroup.user_id == principal.user_id]
@@ -65,16 +70,16 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
     elif platform:
         pattern = _like_escape(platform.lower()) + "-%"
         compound = func.lower(Post.platform + literal("-") + Post.account_id)
-        conditions.append(
-            exists().where(Post.group_id == PostGroup.id, compound.like(pattern, escape="\\"))
-        )
+        conditions.append(exists().where(Post.group_id == PostGroup.id, compound.like(pattern, escape="\\")))
     where = and_(*conditions)
     total = await session.scalar(select(func.count()).select_from(PostGroup).where(where)) or 0
     groups = list(
         await session.scalars(
-            select(PostGroup).where(where)
+            select(PostGroup)
+            .where(where)
             .order_by(order(SORT_FIELDS[sort_by]), order(PostGroup.id))
-            .offset(min((page - 1) * limit, _MAX_OFFSET)).limit(limit)
+            .offset(min((page - 1) * limit, _MAX_OFFSET))
+            .limit(limit)
         )
     )
     items = await _items(session, groups)
@@ -83,8 +88,12 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
         "success": True,
         "posts": items,
         "pagination": {
-            "page": page, "limit": limit, "totalItems": total, "totalPages": total_pages,
-            "hasNextPage": page < total_pages, "hasPrevPage": page > 1,
+            "page": page,
+            "limit": limit,
+            "totalItems": total,
+            "totalPages": total_pages,
+            "hasNextPage": page < total_pages,
+            "hasPrevPage": page > 1,
         },
     }
 
@@ -95,23 +104,31 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[st
     media: dict[str, list[str]] = {gid: [] for gid in ids}
     if ids:
         rows = await session.execute(
-            select(Post.group_id, Post.platform, Post.account_id, Post.status)
-            .where(Post.group_id.in_(ids), Post.thread_index == 0)
+            select(Post.group_id, Post.platform, Post.account_id, Post.status).where(
+                Post.group_id.in_(ids), Post.thread_index == 0
+            )
         )
         for group_id, platform, account_id, status in rows:
             platforms[group_id].append(
                 {"platformId": f"{platform}-{account_id}", "platform": platform, "status": status}
             )
         media_rows = await session.execute(
-            select(Media.group_id, Media.url).where(Media.group_id.in_(ids)).order_by(Media.created_at, Media.id)
+            select(Media.group_id, Media.url)
+            .where(Media.group_id.in_(ids))
+            .order_by(Media.created_at, Media.id)
         )
         for group_id, url in media_rows:
             media[group_id].append(url)
     return [
         {
-            "postGroupId": g.id, "content": g.content, "status": g.status,
-            "scheduledTime": iso(g.scheduled_time), "createdAt": iso(g.created_at), "updatedAt": iso(g.updated_at),
-            "platforms": _in_group_order(g, platforms[g.id]), "mediaUrls": media[g.id],
+            "postGroupId": g.id,
+            "content": g.content,
+            "status": g.status,
+            "scheduledTime": iso(g.scheduled_time),
+            "createdAt": iso(g.created_at),
+            "updatedAt": iso(g.updated_at),
+            "platforms": _in_group_order(g, platforms[g.id]),
+            "mediaUrls": media[g.id],
         }
         for g in groups
     ]

@@ -14,8 +14,13 @@ from postpost.services.timefmt import parse_scheduled_time
 PLATFORM_ID = re.compile(r"^[a-z]+-[A-Za-z0-9_.:-]+$")
 DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
     "tiktok": {
-        "viewerSetting": "PUBLIC_TO_EVERYONE", "allowComments": True, "allowDuet": False,
-        "allowStitch": False, "commercialContent": False, "brandOrganic": False, "brandedContent": False,
+        "viewerSetting": "PUBLIC_TO_EVERYONE",
+        "allowComments": True,
+        "allowDuet": False,
+        "allowStitch": False,
+        "commercialContent": False,
+        "brandOrganic": False,
+        "brandedContent": False,
     },
     "instagram": {"videoType": "REELS"},
     "youtube": {"privacy": "public", "title": ""},

@@ -36,17 +36,30 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
     if scheduled_time:
         await assert_can_schedule(session, principal, new.platform_ids, scheduled_time, now)
     group = PostGroup(
-        user_id=principal.user_id, content=new.content, platforms=new.platform_ids, status=status,
-        processing_status="pending", scheduled_time=scheduled_time, platform_settings=new.platform_settings,
-        created_at=now, updated_at=now,
+        user_id=principal.user_id,
+        content=new.content,
+        platforms=new.platform_ids,
+        status=status,
+        processing_status="pending",
+        scheduled_time=scheduled_time,
+        platform_settings=new.platform_settings,
+        created_at=now,
+        updated_at=now,
     )
     session.add(group)
     await session.flush()
     posts = [
         Post(
-            group_id=group.id, user_id=principal.user_id, connection_id=connections[pid].id,
-            platform=connections[pid].platform, account_id=connections[pid].account_id, content=new.content,
-            status=status, due_at=scheduled_time, created_at=now, updated_at=now,
+            group_id=group.id,
+            user_id=principal.user_id,
+            connection_id=connections[pid].id,
+            platform=connections[pid].platform,
+            account_id=connections[pid].account_id,
+            content=new.content,
+            status=status,
+            due_at=scheduled_time,
+            created_at=now,
+            updated_at=now,
         )
         for pid in new.platform_ids
     ]
@@ -54,8 +67,14 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
     await session.flush()
     if scheduled_time:
         for post in posts:
-            log_event(session, group.id, "scheduled", post_id=post.id, platform=post.platform,
-                      details={"scheduledTime": iso(scheduled_time)})
+            log_event(
+                session,
+                group.id,
+                "scheduled",
+                post_id=post.id,
+                platform=post.platform,
+                details={"scheduledTime": iso(scheduled_time)},
+            )
         await announce_due(session)
     await session.commit()
     return group.id
@@ -64,8 +83,11 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
 def post_view(post: Post) -> dict[str, Any]:
     """A get-post entry: raw platformId; `postedId`/`error` absent until set."""
     view: dict[str, Any] = {
-        "_id": post.id, "platform": post.platform, "platformId": post.account_id,
-        "content": post.content, "status": post.status,
+        "_id": post.id,
+        "platform": post.platform,
+        "platformId": post.account_id,
+        "content": post.content,
+        "status": post.status,
     }
     if post.posted_id is not None:
         view["postedId"] = post.posted_id
@@ -90,7 +112,9 @@ async def get_post(session: AsyncSession, principal: Principal, group_id: str) -
     }
 
 
-async def update_post(session: AsyncSession, principal: Principal, group_id: str, body: Any) -> dict[str, Any]:
+async def update_post(
+    session: AsyncSession, principal: Principal, group_id: str, body: Any
+) -> dict[str, Any]:
     """Reschedule, schedule a draft, or pause; refuses groups that are (being) published."""
     body = body if isinstance(body, dict) else {}
     status, raw_time = body.get("status") or None, body.get("scheduledTime") or None
@@ -114,21 +138,27 @@ async def update_post(session: AsyncSession, principal: Principal, group_id: str
     if target == "scheduled":
         scheduled_time = max(scheduled_time, now) if scheduled_time else now
         assert_platforms_allowed(principal.entitlements, group.platforms)
-        await assert_can_schedule(session, principal, group.platforms, scheduled_time, now,
-                                  exclude_group_id=group.id)
+        await assert_can_schedule(
+            session, principal, group.platforms, scheduled_time, now, exclude_group_id=group.id
+        )
     changed = await session.execute(
         update(Post)
         .where(Post.group_id == group.id, Post.status.in_(EDITABLE))
         .values(status=target, due_at=scheduled_time if target == "scheduled" else None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    expected = await session.scalar(select(Post.id).where(Post.group_id == group.id, Post.status.not_in(EDITABLE)))
+    expected = await session.scalar(
+        select(Post.id).where(Post.group_id == group.id, Post.status.not_in(EDITABLE))
+    )
     if expected is not None or changed.rowcount == 0:  # type: ignore[attr-defined]
         await session.rollback()
         raise InvalidInput("Cannot update post: post is currently in processing status")
     previous = group.status
     group.status, group.scheduled_time, group.processing_status, group.updated_at = (
-        target, scheduled_time, "pending", now
+        target,
+        scheduled_time,
+        "pending",
+        now,
     )
     if previous != target:
         log_event(session, group.id, "status_changed", details={"from": previous, "to": target})

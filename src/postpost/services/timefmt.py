@@ -22,8 +22,9 @@ def parse_scheduled_time(value: object) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro,
-                          tzinfo=UTC)
+        parsed = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tzinfo=UTC
+        )
     except ValueError:
         return None
     if zone.upper() != "Z":
@@ -40,7 +41,7 @@ def parse_scheduled_time(value: object) -> datetime | None:
 
 
 def parse_lenient_date(value: str) -> datetime | None:
-    """What a JavaScript `new Date(value)` would accept, mostly: ISO forms, date-only (UTC midnight), RFC 2822."""
+    """Roughly what JavaScript `new Date(value)` takes: ISO forms, a bare date (UTC midnight), RFC 2822."""
     text = value.strip()
     if not text:
         return None

@@ -14,7 +14,8 @@ router = APIRouter()
 
 
 @router.post(
-    "/test-connection/{platformId}", response_model=TestConnectionReply,
+    "/test-connection/{platformId}",
+    response_model=TestConnectionReply,
     responses=responses((404, ErrorBody, "`Connection not found`.")),
 )
 async def test_connection(
@@ -22,6 +23,11 @@ async def test_connection(
 ) -> JSONResponse:
     with failure_message("Failed to test connection"):
         result = await connection_checks.test_connection(
-            session, principal, services.box, services.adapters.get, platformId, sandbox_url=services.sandbox_url
+            session,
+            principal,
+            services.box,
+            services.adapters.get,
+            platformId,
+            sandbox_url=services.sandbox_url,
         )
     return JSONResponse(result)

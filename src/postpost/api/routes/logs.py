@@ -14,7 +14,8 @@ router = APIRouter()
 
 
 @router.get(
-    "/post-logs/{postGroupId}", response_model=PostLogsReply,
+    "/post-logs/{postGroupId}",
+    response_model=PostLogsReply,
     responses=responses((404, ErrorBody, "`Post group not found`.")),
 )
 async def get_post_logs(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:

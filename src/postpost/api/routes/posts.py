@@ -10,8 +10,17 @@ from fastapi.responses import JSONResponse
 from postpost.api.deps import JsonBody, PrincipalDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.api.schemas import (
-    CreatePostBody, CreatePostReply, ErrorBody, GetPostReply, LimitExceededBody, ListPostsReply,
-    SuccessReply, UpdatePostBody, UpdatePostReply, json_body, responses,
+    CreatePostBody,
+    CreatePostReply,
+    ErrorBody,
+    GetPostReply,
+    LimitExceededBody,
+    ListPostsReply,
+    SuccessReply,
+    UpdatePostBody,
+    UpdatePostReply,
+    json_body,
+    responses,
 )
 from postpost.services import listing, posts
 
@@ -21,8 +30,11 @@ LIMITS = (403, LimitExceededBody, "Plan limit (LimitExceededError) or access err
 
 
 @router.post(
-    "/create-post", response_model=CreatePostReply, responses=responses(LIMITS),
-    openapi_extra=json_body(CreatePostBody), summary="Create a draft or scheduled post group",
+    "/create-post",
+    response_model=CreatePostReply,
+    responses=responses(LIMITS),
+    openapi_extra=json_body(CreatePostBody),
+    summary="Create a draft or scheduled post group",
 )
 async def create_post(principal: PrincipalDep, session: SessionDep, body: JsonBody) -> JSONResponse:
     with failure_message("Failed to create post group"):
@@ -56,10 +68,14 @@ async def list_posts(
 
 
 @router.put(
-    "/update-post/{postGroupId}", response_model=UpdatePostReply, responses=responses(LIMITS, NOT_FOUND),
+    "/update-post/{postGroupId}",
+    response_model=UpdatePostReply,
+    responses=responses(LIMITS, NOT_FOUND),
     openapi_extra=json_body(UpdatePostBody),
 )
-async def update_post(postGroupId: str, principal: PrincipalDep, session: SessionDep, body: JsonBody) -> JSONResponse:
+async def update_post(
+    postGroupId: str, principal: PrincipalDep, session: SessionDep, body: JsonBody
+) -> JSONResponse:
     with failure_message("Failed to update post"):
         return JSONResponse(await posts.update_post(session, principal, postGroupId, body))
 
