@@ -64,7 +64,7 @@ async def claim_due(
         .limit(limit)
     )
     if is_pg:
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(skip_locked=True, key_share=True)
     rows = (
         await session.execute(
             update(Post)
@@ -136,7 +136,7 @@ async def _start_groups(session: AsyncSession, group_ids: list[str], now: dateti
         PostGroup.id.in_(group_ids), PostGroup.processing_status == "pending"
     )
     if is_pg:
-        pending = pending.with_for_update(skip_locked=True)
+        pending = pending.with_for_update(skip_locked=True, key_share=True)
     result = await session.execute(
         update(PostGroup)
         .where(PostGroup.id.in_(pending.scalar_subquery()))

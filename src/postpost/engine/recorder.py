@@ -87,9 +87,11 @@ class Recorder:
         is_pg = dialect_name(session) == "postgresql"
         group_ids = sorted({o.item.claim.group_id for o in outcomes})
         groups = select(PostGroup.id).where(PostGroup.id.in_(group_ids)).order_by(PostGroup.id)
-        existing = set(await session.scalars(groups.with_for_update() if is_pg else groups))
+        existing = set(await session.scalars(groups.with_for_update(key_share=True) if is_pg else groups))
         held = select(Post.id, Post.lease_token).where(Post.id.in_([o.item.claim.post_id for o in outcomes]))
-        tokens = dict((await session.execute(held.with_for_update() if is_pg else held)).tuples().all())
+        tokens = dict(
+            (await session.execute(held.with_for_update(key_share=True) if is_pg else held)).tuples().all()
+        )
         return [
             o
             for o in outcomes
@@ -232,7 +234,7 @@ class Recorder:
                     "message": o.error.message,
                     "occurredAt": iso(o.finished_at),
                 }
-        for connection_id, values in changes.items():
+        for connection_id, values in sorted(changes.items()):  # one lock order across workers
             await session.execute(
                 update(Connection)
                 .where(Connection.id == connection_id)

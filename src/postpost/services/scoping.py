@@ -19,7 +19,7 @@ async def load_group(
         raise NotFound("Post group not found")
     query = select(PostGroup).where(PostGroup.id == group_id.lower(), PostGroup.user_id == principal.user_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     group = await session.scalar(query)
     if group is None:
         raise NotFound("Post group not found")
