@@ -98,9 +98,10 @@ class PostGroup(Base):
 
     __tablename__ = "post_groups"
     __table_args__ = (
-        Index("ix_post_groups_user_created", "user_id", "created_at"),
-        Index("ix_post_groups_user_scheduled", "user_id", "scheduled_time"),
-        Index("ix_post_groups_user_status", "user_id", "status"),
+        Index("ix_post_groups_user_created", "user_id", "created_at", "id"),
+        Index("ix_post_groups_user_updated", "user_id", "updated_at", "id"),
+        Index("ix_post_groups_user_scheduled", "user_id", "scheduled_time", "id"),
+        Index("ix_post_groups_user_status", "user_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
@@ -113,6 +114,19 @@ class PostGroup(Base):
     platform_settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PostGroupCount(Base):
+    """How many post groups a user has in each status, kept exact by database triggers.
+
+    list-posts reads `totalItems` from here instead of counting the user's groups each time.
+    """
+
+    __tablename__ = "post_group_counts"
+
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Post(Base):

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import and_, asc, desc, exists, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from postpost.db.models import Media, Post, PostGroup
+from postpost.db.models import Media, Post, PostGroup, PostGroupCount
 from postpost.errors import InvalidInput
 from postpost.ids import iso
 from postpost.services.auth import Principal
@@ -72,7 +73,10 @@ async def list_posts(
         compound = func.lower(Post.platform + literal("-") + Post.account_id)
         conditions.append(exists().where(Post.group_id == PostGroup.id, compound.like(pattern, escape="\\")))
     where = and_(*conditions)
-    total = await session.scalar(select(func.count()).select_from(PostGroup).where(where)) or 0
+    only_by_status = len(conditions) == 1 + (status is not None)
+    total = await (
+        _stored_count(session, principal.user_id, status) if only_by_status else _count(session, where)
+    )
     groups = list(
         await session.scalars(
             select(PostGroup)
@@ -96,6 +100,18 @@ async def list_posts(
             "hasPrevPage": page > 1,
         },
     }
+
+
+async def _count(session: AsyncSession, where: ColumnElement[bool]) -> int:
+    return await session.scalar(select(func.count()).select_from(PostGroup).where(where)) or 0
+
+
+async def _stored_count(session: AsyncSession, user_id: str, status: str | None) -> int:
+    """The user's group count (in one status) from the trigger-maintained counters."""
+    query = select(func.coalesce(func.sum(PostGroupCount.n), 0)).where(PostGroupCount.user_id == user_id)
+    if status is not None:
+        query = query.where(PostGroupCount.status == status)
+    return int(await session.scalar(query) or 0)
 
 
 async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[str, Any]]:
