@@ -33,6 +33,7 @@ async def live(settings, database, simulator):
     app = create_app(settings, database, sandbox_url=simulator)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
+    await app.state.services.adapters.close()  # ASGITransport runs no lifespan
 
 
 @pytest.fixture

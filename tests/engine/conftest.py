@@ -230,6 +230,7 @@ async def harness(engine_database_url: str, tmp_path: Path, simulator: str) -> A
             yield h
         finally:
             await h.stop_workers()
+            await app.state.services.adapters.close()  # ASGITransport runs no lifespan
             await database.dispose()
 
 
