@@ -81,12 +81,18 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    asyncio.run(upgrade(database))
+    asyncio.run(_migrate_then_release(database))
     err.print(f"postpost serving on [bold]{settings.base_url()}[/bold] (database: {_describe(settings)})")
     err.print(f"API docs: {settings.base_url()}/docs")
     if settings.sandbox:
         err.print(f"sandbox platforms: {settings.resolved_sandbox_url()} (see docs/sandbox.md)")
     uvicorn.run(build_server(settings, database), host=settings.host, port=settings.port, log_level="info")
+
+
+async def _migrate_then_release(database: Database) -> None:
+    """Migrate, then drop pooled connections: they belong to this loop, not the server's."""
+    await upgrade(database)
+    await database.dispose()
 
 
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
