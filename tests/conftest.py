@@ -157,7 +157,7 @@ def make_connection(database: Database) -> MakeConnection:
     return make
 
 
-class _ServerThread:
+class ServerThread:
     """A uvicorn server for an ASGI app on a free loopback port, in a background thread."""
 
     def __init__(self, asgi_app: Any) -> None:
@@ -189,7 +189,7 @@ def simulator_url() -> Iterator[str]:
     """The platform simulator over real HTTP (stalls 0.5 s on timeout-after-commit)."""
     from postpost.simulator import create_simulator_app
 
-    with _ServerThread(create_simulator_app(stall_seconds=0.5)) as url:
+    with ServerThread(create_simulator_app(stall_seconds=0.5)) as url:
         yield url
 
 

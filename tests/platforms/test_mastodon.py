@@ -179,3 +179,22 @@ async def test_check_connection(adapter: MastodonAdapter, simulator_url: str) ->
         Credentials(ACCOUNT, f"{simulator_url}/mastodon", {"access_token": "x"})
     )
     assert not bad.ok and bad.message == "The access token is invalid"
+
+
+async def test_text_limit_is_the_instances_own(adapter: MastodonAdapter, simulator_url: str) -> None:
+    from postpost.simulator import create_simulator_app
+    from tests.conftest import ServerThread
+
+    assert await adapter.text_limit(creds(simulator_url)) == 500
+    with ServerThread(create_simulator_app(mastodon_max_characters=1000)) as roomy:
+        assert await adapter.text_limit(creds(roomy)) == 1000
+        published = await adapter.publish(PostPart("y" * 900), creds(roomy), idempotency_key="long")
+        assert published.remote_id
+
+
+async def test_text_limit_falls_back_to_500_when_the_instance_is_unreachable(
+    http: aiohttp.ClientSession,
+) -> None:
+    adapter = MastodonAdapter(http, timeout=2)
+    dead = Credentials(ACCOUNT, "http://127.0.0.1:9", {"access_token": "sandbox.1.x"})
+    assert await adapter.text_limit(dead) == 500

@@ -51,32 +51,33 @@ async def publish_item(
     item: WorkItem, adapter: PlatformAdapter | None, save_credentials: SaveCredentials
 ) -> Outcome:
     """Publish every unpublished part of `item` in order; stop at the first failure."""
-    parts = item.parts or _split(item, adapter)
-    outcome = Outcome(item, parts)
+    unsplit = Outcome(item, item.parts or [whole_post(item)])
     if adapter is None or item.credentials is None:
         reason = (
             "Connection not found"
             if item.credentials is None
             else f"Platform {item.claim.platform} is not supported"
         )
-        return _stop(outcome, 0, PlatformError(ErrorCode.UNKNOWN_ERROR, reason))
+        return _stop(unsplit, 0, PlatformError(ErrorCode.UNKNOWN_ERROR, reason))
     creds = item.credentials
     try:
         creds = await _persisted(adapter.prepare(creds), creds, item, save_credentials)
     except PlatformError as error:
-        return _stop(outcome, 0, error)
+        return _stop(unsplit, 0, error)
+    limit = await adapter.text_limit(creds)
+    parts = item.parts or _split(item, adapter, limit)
+    outcome = Outcome(item, parts)
     root, parent = item.root, item.parent
     reconcile = item.claim.attempts > 1
     for position, part in enumerate(parts):
         if part.published is None:
-            too_long = adapter.text_length(part.text) > adapter.max_text_length
-            if too_long:
+            if adapter.text_length(part.text) > limit:
                 return _stop(
                     outcome,
                     position,
                     PlatformError(
                         ErrorCode.CONTENT_TOO_LARGE,
-                        f"Thread part {part.index + 1} is longer than {adapter.max_text_length} characters",
+                        f"Thread part {part.index + 1} is longer than {limit} characters",
                     ),
                 )
             reply = ReplyTo(root, parent) if root is not None and parent is not None else None
@@ -135,12 +136,13 @@ async def _persisted(
     return fresh
 
 
-def _split(item: WorkItem, adapter: PlatformAdapter | None) -> list[PartRow]:
-    texts = (
-        split_into_parts(item.claim.content, adapter.max_text_length, adapter.text_length)
-        if adapter
-        else [item.claim.content]
-    )
+def whole_post(item: WorkItem) -> PartRow:
+    """The claimed post as one part, not split."""
+    return PartRow(item.head_id, 0, item.claim.content, item.claim.idempotency_key)
+
+
+def _split(item: WorkItem, adapter: PlatformAdapter, limit: int) -> list[PartRow]:
+    texts = split_into_parts(item.claim.content, limit, adapter.text_length)
     key = item.claim.idempotency_key
     return [
         PartRow(item.head_id if i == 0 else None, i, text, key if i == 0 else f"{key}-{i}")

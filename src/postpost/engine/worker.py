@@ -23,9 +23,9 @@ from postpost.db import wakeup
 from postpost.db.models import Connection
 from postpost.db.session import Database
 from postpost.engine.claims import claim_due, next_due_time
-from postpost.engine.publisher import Outcome, publish_item
+from postpost.engine.publisher import Outcome, publish_item, whole_post
 from postpost.engine.recorder import Recorder
-from postpost.engine.work import PartRow, WorkItem, load_work
+from postpost.engine.work import WorkItem, load_work
 from postpost.ids import utcnow
 from postpost.platforms.base import Credentials, ErrorCode, PlatformAdapter, PlatformError
 from postpost.platforms.registry import ADAPTERS
@@ -208,9 +208,7 @@ class Worker:
 
 
 def _crashed(item: WorkItem, exc: Exception) -> Outcome:
-    outcome = Outcome(
-        item, item.parts or [PartRow(item.head_id, 0, item.claim.content, item.claim.idempotency_key)]
-    )
+    outcome = Outcome(item, item.parts or [whole_post(item)])
     outcome.error = PlatformError(
         ErrorCode.UNKNOWN_ERROR, f"Internal error while publishing: {type(exc).__name__}"
     )

@@ -133,6 +133,10 @@ class PlatformAdapter(abc.ABC):
     def text_length(self, text: str) -> int:
         """Length of `text` as this platform counts it."""
 
+    async def text_limit(self, creds: Credentials) -> int:
+        """The longest post this account may publish (a server's own setting where it has one)."""
+        return self.max_text_length
+
     @abc.abstractmethod
     async def prepare(self, creds: Credentials) -> Credentials:
         """Return credentials ready to publish with (log in / refresh when needed).

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+import aiohttp
+
 from postpost.platforms import _http
 from postpost.platforms.base import (
     ConnectionCheck,
@@ -43,11 +45,36 @@ class MastodonAdapter(PlatformAdapter):
     max_text_length: ClassVar[int] = 500
     idempotent_publish: ClassVar[bool] = True
 
+    def __init__(self, http: aiohttp.ClientSession, *, timeout: float = 10.0) -> None:
+        super().__init__(http, timeout=timeout)
+        self._limits: dict[str, int] = {}
+
     def text_length(self, text: str) -> int:
         """Code points, where every URL counts 23 and a remote mention only its ``@user`` part."""
         counted = _URL.sub("x" * URL_LENGTH, text)
         counted = _REMOTE_MENTION.sub(r"\1", counted)
         return len(counted)
+
+    async def text_limit(self, creds: Credentials) -> int:
+        """The instance's `max_characters` (GET /api/v2/instance), read once per instance; 500 if unknown."""
+        if creds.base_url not in self._limits:
+            limit = self.max_text_length
+            try:
+                result = await _http.send(
+                    self.http,
+                    "GET",
+                    self._url(creds, "/api/v2/instance"),
+                    client_timeout=self.timeout,
+                    platform=self.name,
+                    maybe_published=False,
+                )
+                if result.status == 200:
+                    found = _http.json_object(result.body).get("configuration", {}).get("statuses", {})
+                    limit = int(found.get("max_characters") or limit)
+            except (PlatformError, TypeError, ValueError, AttributeError):
+                return limit  # not cached: ask again next time
+            self._limits[creds.base_url] = limit
+        return self._limits[creds.base_url]
 
     async def prepare(self, creds: Credentials) -> Credentials:
         """Nothing to do: the bearer token is used as is."""

@@ -97,15 +97,21 @@ class ControlAPI:
 
 
 def create_simulator_app(
-    *, stall_seconds: float = 30.0, clock: Callable[[], float] | None = None
+    *,
+    stall_seconds: float = 30.0,
+    clock: Callable[[], float] | None = None,
+    mastodon_max_characters: int = 500,
 ) -> Starlette:
     """Build the simulator ASGI app.
 
     ``stall_seconds`` is how long a ``timeout-after-commit`` response stalls;
-    ``clock`` (default :func:`time.time`) drives token expiry, timestamps and ids.
+    ``clock`` (default :func:`time.time`) drives token expiry, timestamps and ids;
+    ``mastodon_max_characters`` is the fake instance's configured status length.
     The :class:`SimulatorState` is exposed as ``app.state.simulator``.
     """
-    state = SimulatorState(clock=clock or time.time, stall_seconds=stall_seconds)
+    state = SimulatorState(
+        clock=clock or time.time, stall_seconds=stall_seconds, mastodon_max_characters=mastodon_max_characters
+    )
     app = Starlette(
         routes=[
             Mount("/mastodon", routes=MastodonAPI(state).routes()),

@@ -20,32 +20,35 @@ from starlette.routing import Route
 from postpost.simulator.faults import POST_COMMIT, marker_fault, parse_markers
 from postpost.simulator.state import SimulatorState, iso_timestamp
 
-MAX_CHARACTERS = 500
 URL_LENGTH = 23
 RATE_LIMIT = 300
 RATE_WINDOW = 300
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
 
-INSTANCE_CONFIGURATION: dict[str, Any] = {
-    "statuses": {
-        "max_characters": MAX_CHARACTERS,
-        "max_media_attachments": 4,
-        "characters_reserved_per_url": URL_LENGTH,
-    },
-    "media_attachments": {
-        "image_size_limit": 16777216,
-        "video_size_limit": 103809024,
-        "supported_mime_types": [
-            "image/jpeg",
-            "image/png",
-            "image/gif",
-            "image/webp",
-            "video/mp4",
-            "video/webm",
-            "video/quicktime",
-        ],
-    },
-}
+
+def instance_configuration(max_characters: int) -> dict[str, Any]:
+    """`configuration` of the instance endpoints, for a given status length."""
+    return {
+        "statuses": {
+            "max_characters": max_characters,
+            "max_media_attachments": 4,
+            "characters_reserved_per_url": URL_LENGTH,
+        },
+        "media_attachments": {
+            "image_size_limit": 16777216,
+            "video_size_limit": 103809024,
+            "supported_mime_types": [
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "video/mp4",
+                "video/webm",
+                "video/quicktime",
+            ],
+        },
+    }
+
 
 _URL_RE = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?'()\[\]]", re.IGNORECASE)
 _REMOTE_MENTION_RE = re.compile(r"(?<![/\w])@\w+(@[\w.-]*\w)")
@@ -252,8 +255,9 @@ class MastodonAPI:
         spoiler = str(params.get("spoiler_text") or "")
         if not text.strip() and not media_ids:
             return JSONResponse({"error": "Validation failed: Text can't be blank"}, 422, headers=headers)
-        if status_length(text) + status_length(spoiler) > MAX_CHARACTERS:
-            body = {"error": f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"}
+        limit = self.state.mastodon_max_characters
+        if status_length(text) + status_length(spoiler) > limit:
+            body = {"error": f"Validation failed: Text character limit of {limit} exceeded"}
             return JSONResponse(body, 422, headers=headers)
         visibility = str(params.get("visibility") or "public")
         if visibility not in VISIBILITIES:
@@ -356,7 +360,7 @@ class MastodonAPI:
                 "domain": "sandbox.mastodon",
                 "title": "Sandbox",
                 "version": "4.3.0",
-                "configuration": INSTANCE_CONFIGURATION,
+                "configuration": instance_configuration(self.state.mastodon_max_characters),
             }
         )
 
@@ -367,7 +371,7 @@ class MastodonAPI:
                 "uri": "sandbox.mastodon",
                 "title": "Sandbox",
                 "version": "4.3.0",
-                "max_toot_chars": MAX_CHARACTERS,
-                "configuration": INSTANCE_CONFIGURATION,
+                "max_toot_chars": self.state.mastodon_max_characters,
+                "configuration": instance_configuration(self.state.mastodon_max_characters),
             }
         )

@@ -60,6 +60,7 @@ class SimulatorState:
 
     clock: Clock
     stall_seconds: float
+    mastodon_max_characters: int = 500
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     posts: list[ControlPost] = field(default_factory=list)
     faults: FaultQueues = field(default_factory=FaultQueues)
