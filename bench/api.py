@@ -131,7 +131,6 @@ async def seed(url: str, groups: int) -> tuple[str, list[str], float]:
                     "attempts": 1 if status != "draft" else 0,
                     "retry_count": 0,
                     "idempotency_key": new_id() + new_id()[16:],
-                    "may_have_published": False,
                     "posted_id": str(110_000_000_000_000_000 + i) if published else None,
                     "posted_url": f"https://mastodon.example/@bench/{i}" if published else None,
                     "remote_ref": None,

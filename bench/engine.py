@@ -179,7 +179,6 @@ class Fixture:
                     "attempts": 0,
                     "retry_count": 0,
                     "idempotency_key": new_id() + new_id()[16:],
-                    "may_have_published": False,
                     "posted_id": None,
                     "posted_url": None,
                     "remote_ref": None,
@@ -712,12 +711,12 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
             await conn.execute(
                 text(
                     "INSERT INTO posts (id, group_id, user_id, connection_id, platform, account_id, content, status, "
-                    "thread_index, due_at, attempts, retry_count, idempotency_key, may_have_published, "
+                    "thread_index, due_at, attempts, retry_count, idempotency_key, "
                     "created_at, updated_at) "
                     "SELECT 'b' || lpad(to_hex(g), 23, '0'), 'a' || lpad(to_hex(g % :groups + 1), 23, '0'), :uid, :cid, "
                     "'mastodon', '1000', 'future post', 'scheduled', 0, "
                     "(now() AT TIME ZONE 'utc') + interval '1 minute' + g * interval '100 milliseconds', 0, 0, "
-                    "md5(g::text), false, now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
+                    "md5(g::text), now() AT TIME ZONE 'utc', now() AT TIME ZONE 'utc' "
                     "FROM generate_series(1, :n) g"
                 ),
                 {"uid": fx.user_id, "cid": fx.connections[0][0], "n": args.claim_rows, "groups": groups},

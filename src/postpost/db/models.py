@@ -160,7 +160,6 @@ class Post(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(64), default=lambda: new_id() + new_id()[16:])
-    may_have_published: Mapped[bool] = mapped_column(Boolean, default=False)
     posted_id: Mapped[str | None] = mapped_column(Text)
     posted_url: Mapped[str | None] = mapped_column(Text)
     remote_ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -165,7 +165,6 @@ class Recorder:
                     "head_post_id": outcome.item.head_id,
                     "idempotency_key": part.idempotency_key,
                     "attempts": 0,
-                    "may_have_published": False,
                     "lease_token": None,
                     "lease_expires_at": None,
                     "created_at": now,
