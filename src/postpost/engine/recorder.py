@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
@@ -85,6 +85,8 @@ class Recorder:
     async def _still_held(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Outcomes whose lease this worker still holds and whose group still exists."""
         is_pg = dialect_name(session) == "postgresql"
+        if is_pg:
+            await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         group_ids = sorted({o.item.claim.group_id for o in outcomes})
         groups = select(PostGroup.id).where(PostGroup.id.in_(group_ids)).order_by(PostGroup.id)
         existing = set(await session.scalars(groups.with_for_update(key_share=True) if is_pg else groups))
