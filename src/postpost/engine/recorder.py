@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Boolean, Table, bindparam, case, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
 from postpost.db.session import dialect_name
+from postpost.db.types import UTCDateTime
 from postpost.engine.publisher import Outcome
 from postpost.engine.retry import next_attempt_at, should_retry
 from postpost.ids import iso, new_id, utcnow
@@ -43,6 +44,21 @@ _UPDATE_ROW = (
     .values(
         {name: bindparam(f"v_{name}") for name in _ROW_COLUMNS}
         | {"lease_token": None, "lease_expires_at": None, "updated_at": bindparam("v_now")}
+    )
+)
+
+CONNECTIONS = cast(Table, Connection.__table__)
+_UPDATE_CONNECTION = (
+    update(CONNECTIONS)
+    .where(CONNECTIONS.c.id == bindparam("c_id"))
+    .values(
+        last_successful_post_at=func.coalesce(
+            bindparam("c_success", type_=UTCDateTime), CONNECTIONS.c.last_successful_post_at
+        ),
+        last_error=case(
+            (bindparam("c_failed", type_=Boolean), bindparam("c_error", type_=JSON)),
+            else_=CONNECTIONS.c.last_error,
+        ),
     )
 )
 
@@ -235,12 +251,18 @@ class Recorder:
                     "message": o.error.message,
                     "occurredAt": iso(o.finished_at),
                 }
-        for connection_id, values in sorted(changes.items()):  # one lock order across workers
+        if changes:  # one statement, rows in id order: one lock order across workers
             await session.execute(
-                update(Connection)
-                .where(Connection.id == connection_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+                _UPDATE_CONNECTION,
+                [
+                    {
+                        "c_id": connection_id,
+                        "c_success": values.get("last_successful_post_at"),
+                        "c_failed": "last_error" in values,
+                        "c_error": values.get("last_error"),
+                    }
+                    for connection_id, values in sorted(changes.items())
+                ],
             )
 
 
