@@ -13,20 +13,10 @@ from postpost.db.models import Connection
 from postpost.errors import Conflict, InvalidInput, NotFound
 from postpost.ids import iso, utcnow
 from postpost.platforms.base import Credentials
+from postpost.platforms.registry import SUPPORTED_PLATFORMS
 from postpost.security import SecretBox
 
-PLATFORMS = (
-    "twitter",
-    "linkedin",
-    "instagram",
-    "threads",
-    "tiktok",
-    "youtube",
-    "facebook",
-    "bluesky",
-    "mastodon",
-    "telegram",
-)
+PLATFORMS = SUPPORTED_PLATFORMS
 EXPIRING_SOON = timedelta(days=7)
 DEFAULT_BASE_URLS = {"mastodon": "https://mastodon.social", "bluesky": "https://bsky.social"}
 
