@@ -6,40 +6,18 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from postpost.simulator import create_simulator_app
+from tests.simulator.conftest import FakeClock
 
 XRPC = "/bluesky/xrpc"
 CREATE = f"{XRPC}/com.atproto.repo.createRecord"
 POST = "app.bsky.feed.post"
 CREATED_AT = "2026-01-02T03:04:05.678Z"
-
-
-class FakeClock:
-    """Settable time source."""
-
-    def __init__(self, now: float = 1_780_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def client(clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(stall_seconds=0.2, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as c:
-        yield c
 
 
 def expected_did(handle: str) -> str:

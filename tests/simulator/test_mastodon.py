@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
 import pytest
 
-from postpost.simulator import create_simulator_app
+from tests.simulator.conftest import FakeClock
 
 STATUSES = "/mastodon/api/v1/statuses"
-
-
-class FakeClock:
-    """Settable time source."""
-
-    def __init__(self, now: float = 1_780_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def client(clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_simulator_app(stall_seconds=0.2, clock=clock)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as c:
-        yield c
 
 
 def auth(account: str = "42") -> dict[str, str]:
