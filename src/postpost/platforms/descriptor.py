@@ -1,0 +1,141 @@
+"""What a platform is, as data: the descriptor every part of postpost reads.
+
+Each adapter module (`platforms/<name>.py`) defines one `PlatformDescriptor`. Validation at
+create-post, media checks, the sandbox, the CLI, pacing and the docs read it; the engine reads
+its reconciliation mode and rate limits. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from postpost.platforms.text import TextCounter
+
+MB = 1024 * 1024
+
+
+class CredentialKind(StrEnum):
+    """How an account's credentials are obtained."""
+
+    OAUTH2 = "oauth2"
+    APP_PASSWORD = "app_password"
+    BOT_TOKEN = "bot_token"
+    INSTANCE_APP = "instance_app"
+
+
+class Reconciliation(StrEnum):
+    """How the engine learns whether an attempt that may have reached the platform did publish.
+
+    - IDEMPOTENCY_KEY: the platform honours a key; publishing again returns the earlier post.
+    - CHOSEN_ID: the post's id is chosen before the first attempt; the adapter reads it back.
+    - LOOKUP: the adapter lists the account's recent posts and matches the part's content
+      within the attempt's time window.
+    - NONE: nothing can tell; an uncertain attempt is never repeated (at most once).
+    """
+
+    IDEMPOTENCY_KEY = "idempotency_key"
+    CHOSEN_ID = "chosen_id"
+    LOOKUP = "lookup"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """How long a post may be and what happens to longer text.
+
+    `threads`: over-long text (and `---` separated text) becomes a reply chain; otherwise it is
+    refused at create-post. `max_bytes` is an extra UTF-8 limit some platforms add.
+    """
+
+    limit: int
+    counter: TextCounter
+    threads: bool
+    max_bytes: int | None = None
+    caption_limit: int | None = None  # limit of the text that accompanies media, where smaller
+
+
+@dataclass(frozen=True)
+class MediaRules:
+    """What media a post may carry (INVENTORY §4.5). Sizes in bytes, durations in seconds."""
+
+    max_images: int = 0
+    max_videos: int = 0
+    image_types: frozenset[str] = frozenset()
+    video_types: frozenset[str] = frozenset()
+    image_max_bytes: int | None = None
+    video_max_bytes: int | None = None
+    video_min_seconds: float | None = None
+    video_max_seconds: float | None = None
+    video_min_fps: float | None = None
+    mix_images_and_videos: bool = False
+    min_items: int = 0  # e.g. 2 for a carousel-only platform; 0 when one item is fine
+    needs_media: bool = False
+    needs_video: bool = False
+    alt_text_max: int | None = None  # None: the platform has no alt text
+    image_max_pixels: tuple[int, int] | None = None  # (width, height) after conversion
+    convert: Mapping[str, str] = field(default_factory=dict)  # MIME type → MIME type at publish
+
+    @property
+    def takes_media(self) -> bool:
+        return self.max_images > 0 or self.max_videos > 0
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """At most `count` posts per `seconds`, as a budget that refills continuously."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Documented publishing rate limits, per account and per app (all accounts of this server)."""
+
+    per_account: tuple[RateWindow, ...] = ()
+    per_app: tuple[RateWindow, ...] = ()
+    concurrency: int | None = None  # in-flight publishes per worker; None: the worker's default cap
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """One field of `platformSettings.<platform>`: its default and, if restricted, its values."""
+
+    default: Any
+    allowed: tuple[Any, ...] | None = None
+    kind: type = str
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    """A sandbox account as the simulator will accept it: no I/O is needed to make one."""
+
+    account_id: str
+    username: str
+    secrets: Mapping[str, str]
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformDescriptor:
+    """Everything postpost knows about a platform apart from how to speak its protocol."""
+
+    name: str  # as in platformIds: twitter, linkedin, …
+    title: str  # for people: "X (Twitter)", "LinkedIn", …
+    text: TextRules
+    media: MediaRules
+    credential: CredentialKind
+    endpoints: Mapping[str, str]  # e.g. {"api": "https://api.x.com", "upload": …}; "api" is required
+    reconciliation: Reconciliation
+    pacing: Pacing = Pacing()
+    settings: Mapping[str, SettingField] = field(default_factory=dict)
+    rotating_refresh: bool = False  # a refresh token is single-use: never send it twice
+    scopes: tuple[str, ...] = ()
+    sandbox_account: Callable[[], SandboxAccount] | None = None
+
+    @property
+    def default_settings(self) -> dict[str, Any]:
+        return {name: spec.default for name, spec in self.settings.items()}
