@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 900.0
     platform_timeout_seconds: float = 10.0
+    publish_ceiling_seconds: float = 600.0
     db_pool_size: int = 20
 
     @cached_property

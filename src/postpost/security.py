@@ -46,6 +46,10 @@ class KeyHasher:
         return hmac.compare_digest(self.hash(raw_key), stored_hash)
 
 
+class SecretsUnreadable(ValueError):
+    """Stored secrets cannot be decrypted: they were encrypted with another POSTPOST_SECRET_KEY."""
+
+
 class SecretBox:
     """Authenticated encryption (Fernet) of platform tokens and webhook secrets."""
 
@@ -62,5 +66,8 @@ class SecretBox:
         try:
             data: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken as exc:
-            raise ValueError("stored secret cannot be decrypted with this POSTPOST_SECRET_KEY") from exc
+            raise SecretsUnreadable(
+                "stored secrets cannot be decrypted with this POSTPOST_SECRET_KEY "
+                "(they were encrypted with another key)"
+            ) from exc
         return data

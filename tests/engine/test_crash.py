@@ -40,6 +40,12 @@ def spawn(database_url: str, simulator: str, log_dir: Path, n: int) -> subproces
     return subprocess.Popen([POSTPOST, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+async def wait_ready(log_dir: Path, n: int) -> None:
+    """Until worker `n` says it is working (its signal handlers are installed by then)."""
+    log = log_dir / f"worker-{n}.log"
+    await wait_until(lambda: b"postpost worker:" in log.read_bytes(), 60.0, lambda: f"worker {n} never started")
+
+
 async def count_by_status(harness) -> dict[str, int]:
     async with harness.database.session() as session:
         rows = await session.execute(select(PostGroup.status, func.count()).group_by(PostGroup.status))
@@ -67,6 +73,7 @@ async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_data
             workers[victim].wait(5)
             killed += 1
             workers.append(spawn(engine_database_url, harness.simulator, tmp_path, len(workers)))
+            await wait_ready(tmp_path, len(workers) - 1)
         await harness.wait_all_finished(COUNT, 90.0)
         elapsed = time.monotonic() - started
     finally:

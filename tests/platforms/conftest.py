@@ -4,11 +4,50 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+
+from postpost.platforms.base import (
+    Credentials,
+    InProgress,
+    PlatformAdapter,
+    PostPart,
+    Published,
+    PublishJob,
+    ReplyTo,
+    Secrets,
+)
+
+
+def creds_of(
+    account_id: str, url: str, secrets: Mapping[str, str], username: str | None = None
+) -> Credentials:
+    """Credentials whose every endpoint is `url`."""
+    return Credentials(account_id, {"api": url}, Secrets(secrets), username)
+
+
+async def publish(
+    adapter: PlatformAdapter, text: str, creds: Credentials, key: str, reply_to: ReplyTo | None = None
+) -> Published:
+    """One text part through `adapter.publish`, which must finish in one step."""
+    result = await adapter.publish(PublishJob(PostPart(text), creds, key, reply_to=reply_to))
+    assert not isinstance(result, InProgress)
+    return result
+
+
+async def find(adapter: PlatformAdapter, creds: Credentials, key: str) -> Published | None:
+    return await adapter.find_published(PublishJob(PostPart(""), creds, key))
+
+
+async def ready(adapter: PlatformAdapter, creds: Credentials) -> Credentials:
+    """What the credential store does before publishing: refresh when the adapter asks."""
+    if adapter.needs_refresh(creds, datetime.now(UTC)):
+        return await adapter.refresh(creds)
+    return creds
 
 
 def control(simulator_url: str, method: str, path: str, body: Any = None) -> Any:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from postpost.platforms.base import Credentials, ErrorCode, PlatformError, PostPart, Published, ReplyTo
+from postpost.platforms.base import Credentials, ErrorCode, PlatformError, Published, ReplyTo
 from postpost.platforms.bluesky import TID_ALPHABET, BlueskyAdapter, jwt_expiry, rkey_for
-from postpost.platforms.registry import ADAPTERS, adapter_for
+from postpost.platforms.registry import Adapters, adapter_classes
+from tests.platforms.conftest import creds_of, find, publish, ready
 
 HANDLE = "alice.test"
 
@@ -27,10 +28,8 @@ def fake_jwt(exp: float) -> str:
 
 
 def base_creds(simulator_url: str, **secrets: str) -> Credentials:
-    return Credentials(
-        account_id="",
-        base_url=f"{simulator_url}/bluesky",
-        secrets={"identifier": HANDLE, "app_password": "aaaa-bbbb-cccc-dddd", **secrets},
+    return creds_of(
+        "", f"{simulator_url}/bluesky", {"identifier": HANDLE, "app_password": "aaaa-bbbb-cccc-dddd", **secrets}
     )
 
 
@@ -41,21 +40,24 @@ def adapter(http: aiohttp.ClientSession) -> BlueskyAdapter:
 
 @pytest.fixture
 async def creds(adapter: BlueskyAdapter, simulator_url: str) -> Credentials:
-    return await adapter.prepare(base_creds(simulator_url))
+    return await ready(adapter, base_creds(simulator_url))
 
 
 async def publish_error(adapter: BlueskyAdapter, c: Credentials, text: str, key: str = "k") -> PlatformError:
     with pytest.raises(PlatformError) as info:
-        await adapter.publish(PostPart(text), c, idempotency_key=key)
+        await publish(adapter, text, c, key)
     return info.value
 
 
-def test_registry_and_lengths(http: aiohttp.ClientSession) -> None:
-    assert ADAPTERS["bluesky"] is BlueskyAdapter
-    a = adapter_for("bluesky", http, timeout=3)
+async def test_registry_and_lengths() -> None:
+    assert adapter_classes()["bluesky"] is BlueskyAdapter
+    adapters = Adapters(timeout=3)
+    a = adapters.get("bluesky")
     assert isinstance(a, BlueskyAdapter) and a.timeout.total == 3
-    assert a.text_length("👨\u200d👩\u200d👧 hé") == 4
-    assert BlueskyAdapter.max_text_length == 300
+    await adapters.close()
+    text = BlueskyAdapter.descriptor.text
+    assert text.counter("👨\u200d👩\u200d👧 hé") == 4
+    assert (text.limit, text.max_bytes, text.threads) == (300, 3000, True)
 
 
 def test_rkey_is_a_stable_valid_tid() -> None:
@@ -67,24 +69,24 @@ def test_rkey_is_a_stable_valid_tid() -> None:
 
 
 async def test_prepare_logs_in_and_reuses_session(adapter: BlueskyAdapter, simulator_url: str) -> None:
-    c = await adapter.prepare(base_creds(simulator_url))
+    c = await ready(adapter, base_creds(simulator_url))
     assert c.account_id.startswith("did:plc:") and c.username == HANDLE
     exp = jwt_expiry(c.secrets["access_jwt"])
     assert exp is not None and exp > time.time() + 3600
     assert c.secrets["app_password"] == "aaaa-bbbb-cccc-dddd"
-    assert await adapter.prepare(c) is c
+    assert await ready(adapter, c) is c
 
 
 async def test_prepare_refreshes_an_expiring_token_and_rotates(
     adapter: BlueskyAdapter, creds: Credentials, http: aiohttp.ClientSession
 ) -> None:
-    stale = Credentials(
+    stale = creds_of(
         creds.account_id,
         creds.base_url,
         {**creds.secrets, "access_jwt": fake_jwt(time.time() + 30)},
         creds.username,
     )
-    fresh = await adapter.prepare(stale)
+    fresh = await ready(adapter, stale)
     assert fresh is not stale
     assert fresh.secrets["refresh_jwt"] != creds.secrets["refresh_jwt"]  # rotated
     assert fresh.secrets["access_jwt"] != stale.secrets["access_jwt"]
@@ -94,28 +96,28 @@ async def test_prepare_refreshes_an_expiring_token_and_rotates(
         headers={"Authorization": f"Bearer {creds.secrets['refresh_jwt']}"},
     ) as resp:
         assert resp.status == 400 and (await resp.json())["error"] == "ExpiredToken"
-    await adapter.publish(PostPart("after refresh"), fresh, idempotency_key="r")
+    await publish(adapter, "after refresh", fresh, "r")
 
 
 async def test_rejected_token_is_refreshable_and_refresh_fixes_it(
     adapter: BlueskyAdapter, creds: Credentials, sim
 ) -> None:
-    forged = Credentials(
+    forged = creds_of(
         creds.account_id,
         creds.base_url,
         {**creds.secrets, "access_jwt": fake_jwt(time.time() + 3600)},
         creds.username,
     )
-    assert await adapter.prepare(forged) is forged  # looks valid locally
+    assert await ready(adapter, forged) is forged  # looks valid locally
     err = await publish_error(adapter, forged, "hello")
     assert (err.code, err.status, err.refreshable) == (ErrorCode.PLATFORM_AUTH_EXPIRED, 401, True)
     refreshed = await adapter.refresh(forged)
-    await adapter.publish(PostPart("hello"), refreshed, idempotency_key="k")
+    await publish(adapter, "hello", refreshed, "k")
     assert [p["text"] for p in sim.posts("bluesky")] == ["hello"]
 
 
 async def test_refresh_falls_back_to_login_then_fails(adapter: BlueskyAdapter, creds: Credentials) -> None:
-    broken = Credentials(
+    broken = creds_of(
         creds.account_id,
         creds.base_url,
         {**creds.secrets, "refresh_jwt": fake_jwt(time.time() + 10**6)},
@@ -123,7 +125,7 @@ async def test_refresh_falls_back_to_login_then_fails(adapter: BlueskyAdapter, c
     )
     relogged = await adapter.refresh(broken)
     assert jwt_expiry(relogged.secrets["refresh_jwt"]) is not None
-    hopeless = Credentials(
+    hopeless = creds_of(
         creds.account_id, creds.base_url, {"identifier": HANDLE, "app_password": "", "refresh_jwt": "x.y.z"}
     )
     with pytest.raises(PlatformError) as info:
@@ -132,16 +134,14 @@ async def test_refresh_falls_back_to_login_then_fails(adapter: BlueskyAdapter, c
 
 
 async def test_publish_thread_with_reply_refs(adapter: BlueskyAdapter, creds: Credentials, sim) -> None:
-    first = await adapter.publish(PostPart("root post"), creds, idempotency_key="t1")
+    first = await publish(adapter, "root post", creds, "t1")
     assert first.remote_id == f"at://{creds.account_id}/app.bsky.feed.post/{rkey_for('t1')}"
     assert first.url == f"https://bsky.app/profile/{creds.account_id}/post/{rkey_for('t1')}"
     assert first.ref["uri"] == first.remote_id and first.ref["cid"]
-    second = await adapter.publish(
-        PostPart("reply"), creds, idempotency_key="t2", reply_to=ReplyTo(first, first)
+    second = await publish(adapter, "reply", creds, "t2", reply_to=ReplyTo(first, first)
     )
     # a parent known only by its URI still works: the adapter reads its cid
-    third = await adapter.publish(
-        PostPart("reply 2"), creds, idempotency_key="t3", reply_to=ReplyTo(first, Published(second.remote_id))
+    third = await publish(adapter, "reply 2", creds, "t3", reply_to=ReplyTo(first, Published(second.remote_id))
     )
     listed = {p["id"]: p["replyTo"] for p in sim.posts("bluesky")}
     assert listed == {
@@ -152,8 +152,8 @@ async def test_publish_thread_with_reply_refs(adapter: BlueskyAdapter, creds: Cr
 
 
 async def test_same_key_twice_creates_one_record(adapter: BlueskyAdapter, creds: Credentials, sim) -> None:
-    a = await adapter.publish(PostPart("only once"), creds, idempotency_key="dup")
-    b = await adapter.publish(PostPart("only once"), creds, idempotency_key="dup")
+    a = await publish(adapter, "only once", creds, "dup")
+    b = await publish(adapter, "only once", creds, "dup")
     assert a.remote_id == b.remote_id and a.ref == b.ref
     assert len(sim.posts("bluesky")) == 1
 
@@ -162,10 +162,10 @@ async def test_timeout_after_commit_then_find_published(
     http: aiohttp.ClientSession, creds: Credentials, sim
 ) -> None:
     adapter = BlueskyAdapter(http, timeout=0.2)
-    assert await adapter.find_published(creds, idempotency_key="slow") is None
+    assert await find(adapter, creds, "slow") is None
     err = await publish_error(adapter, creds, "slow #sandbox:timeout-after-commit", key="slow")
     assert err.code is ErrorCode.TIMEOUT_ERROR and err.maybe_published
-    found = await adapter.find_published(creds, idempotency_key="slow")
+    found = await find(adapter, creds, "slow")
     assert found is not None and found.remote_id.endswith(rkey_for("slow")) and found.ref["cid"]
     assert [p["id"] for p in sim.posts("bluesky")] == [found.remote_id]
 
@@ -174,15 +174,15 @@ async def test_server_error_after_commit(adapter: BlueskyAdapter, creds: Credent
     sim.fault("bluesky", creds.account_id, "server-error-after-commit")
     err = await publish_error(adapter, creds, "x", key="s")
     assert (err.code, err.status, err.maybe_published) == (ErrorCode.PLATFORM_SERVER_ERROR, 500, True)
-    again = await adapter.publish(PostPart("x"), creds, idempotency_key="s")  # already exists -> found
+    again = await publish(adapter, "x", creds, "s")  # already exists -> found
     assert [p["id"] for p in sim.posts("bluesky")] == [again.remote_id]
 
 
 async def test_server_error_before_commit(adapter: BlueskyAdapter, creds: Credentials, sim) -> None:
     err = await publish_error(adapter, creds, "x #sandbox:server-error-once", key="s")
     assert err.code is ErrorCode.PLATFORM_SERVER_ERROR and err.retryable
-    assert await adapter.find_published(creds, idempotency_key="s") is None
-    await adapter.publish(PostPart("x #sandbox:server-error-once"), creds, idempotency_key="s")
+    assert await find(adapter, creds, "s") is None
+    await publish(adapter, "x #sandbox:server-error-once", creds, "s")
     assert len(sim.posts("bluesky")) == 1
 
 
@@ -209,7 +209,7 @@ async def test_facets_use_utf8_byte_offsets(
     adapter: BlueskyAdapter, creds: Credentials, simulator_url: str, http: aiohttp.ClientSession
 ) -> None:
     text = "🎉 Launch! https://example.com/path?q=1. Read it #release, not https://x.io/#nottag @bob.test"
-    published = await adapter.publish(PostPart(text), creds, idempotency_key="f")
+    published = await publish(adapter, text, creds, "f")
     async with http.get(
         f"{simulator_url}/bluesky/xrpc/com.atproto.repo.getRecord",
         params={
@@ -257,12 +257,14 @@ async def test_mention_facet_when_handle_resolves(
 async def test_network_error_and_check_connection(
     adapter: BlueskyAdapter, simulator_url: str, creds: Credentials
 ) -> None:
-    ok = await adapter.check_connection(base_creds(simulator_url))
+    ok = await adapter.check_connection(creds)
     assert ok.ok and ok.username == HANDLE and ok.message == f"Connected as {HANDLE}"
     assert list(ok.permissions) == ["atproto"]
-    assert (await adapter.check_connection(creds)).ok
-    bad = await adapter.check_connection(base_creds(simulator_url, app_password=""))
-    assert not bad.ok and bad.message
-    dead = Credentials(creds.account_id, "http://127.0.0.1:9", creds.secrets)
+    with pytest.raises(PlatformError) as info:  # no session yet: the caller refreshes, then checks
+        await adapter.check_connection(base_creds(simulator_url))
+    assert info.value.refreshable
+    with pytest.raises(PlatformError):
+        await adapter.refresh(base_creds(simulator_url, app_password=""))
+    dead = creds_of(creds.account_id, "http://127.0.0.1:9", creds.secrets)
     err = await publish_error(adapter, dead, "x")
     assert err.code is ErrorCode.NETWORK_ERROR and not err.maybe_published

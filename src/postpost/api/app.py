@@ -14,8 +14,9 @@ from postpost.api.errors import install_error_handlers
 from postpost.api.routes import connection_checks, connections, logs, posts
 from postpost.config import Settings
 from postpost.db.session import Database
-from postpost.platforms.registry import AdapterPool
+from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
+from postpost.services.credentials import CredentialStore
 
 API_PREFIX = "/api/v1"
 Hook = Callable[[], AbstractAsyncContextManager[object]]
@@ -35,7 +36,8 @@ def create_app(
     context managers run for the server's lifetime (e.g. in-process workers); `own_database`
     disposes the engine on shutdown.
     """
-    adapters = AdapterPool(timeout=settings.platform_timeout_seconds)
+    adapters = Adapters(timeout=settings.platform_timeout_seconds)
+    box = SecretBox(settings.resolved_secret_key)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,8 +61,9 @@ def create_app(
         settings=settings,
         database=database,
         hasher=KeyHasher(settings.resolved_secret_key),
-        box=SecretBox(settings.resolved_secret_key),
+        box=box,
         adapters=adapters,
+        credentials=CredentialStore(database, box, sandbox_url),
         sandbox_url=sandbox_url,
     )
     install_error_handlers(app)

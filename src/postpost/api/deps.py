@@ -17,9 +17,10 @@ from postpost.api.errors import failure_message
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.errors import InvalidInput
-from postpost.platforms.registry import AdapterPool
+from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
+from postpost.services.credentials import CredentialStore
 
 
 @dataclass
@@ -30,7 +31,8 @@ class Services:
     database: Database
     hasher: KeyHasher
     box: SecretBox
-    adapters: AdapterPool
+    adapters: Adapters
+    credentials: CredentialStore
     sandbox_url: str | None
 
 

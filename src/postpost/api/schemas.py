@@ -37,6 +37,9 @@ class CreatePostBody(BaseModel):
     platforms: list[str] = Field(description="Compound platform IDs, e.g. `mastodon-109876543210`.")
     scheduledTime: str | None = Field(None, description="ISO 8601 with zone; omit for a draft.")
     platformSettings: dict[str, dict[str, Any]] | None = None
+    altTexts: list[str | None] | None = Field(
+        None, description="Alt text per media item, in upload order (`null` for none)."
+    )
 
 
 class CreatePostReply(BaseModel):
@@ -70,12 +73,14 @@ class GetPostReply(BaseModel):
     processingStatus: Literal["pending", "processing", "finished"]
     content: str
     scheduledTime: str | None
+    altTexts: list[str | None]
     posts: list[PlatformPost]
 
 
 class UpdatePostBody(BaseModel):
     status: Literal["draft", "scheduled"] | None = None
     scheduledTime: str | None = None
+    altTexts: list[str | None] | None = None
 
 
 class UpdatedGroup(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postpost.db.types import UTCDateTime
@@ -85,6 +85,11 @@ class Connection(Base):
     scopes: Mapped[list[str] | None] = mapped_column(JSON)
     last_successful_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # bumped on every change of `secrets`; a refresh holds `refresh_lease_until` while it runs
+    secrets_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a platform asked us to wait (429 with a reset time): no post of this account is claimed before
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -112,6 +117,7 @@ class PostGroup(Base):
     processing_status: Mapped[str] = mapped_column(String(16), default="pending")
     scheduled_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    alt_texts: Mapped[list[str | None] | None] = mapped_column(JSON)  # positional to the media, upload order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -134,6 +140,8 @@ class Post(Base):
 
     The posts table is the queue: `status` + `due_at` say when a worker may claim the row,
     `lease_token`/`lease_expires_at` who holds it. Thread parts share `head_post_id`.
+    `step_state` is what a multi-step publish left for its next step; `unsure` says an earlier
+    attempt may have reached the platform without us learning its outcome.
     """
 
     __tablename__ = "posts"
@@ -163,6 +171,9 @@ class Post(Base):
     posted_id: Mapped[str | None] = mapped_column(Text)
     posted_url: Mapped[str | None] = mapped_column(Text)
     remote_ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    step_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -188,6 +199,16 @@ class Media(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateBucket(Base):
+    """A publishing budget (token bucket) shared by every worker: per account or per platform app."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PostLog(Base):

@@ -1,9 +1,13 @@
 """Writing publish outcomes: platform post rows, thread parts, logs, connection health, group roll-up.
 
 A batch of outcomes is written in one transaction with a fixed number of statements (executemany
-for the rows). A worker that lost a lease (its post was taken over after the lease expired)
-writes nothing for that post: on PostgreSQL the rows are locked and their lease tokens checked
-first; on SQLite the single writer gives the same guarantee. Groups deleted mid-publish are skipped.
+for the rows). The first statement releases the claimed rows' leases, with each lease token in its
+WHERE clause, and returns the rows it released: a worker that lost a lease (its post was taken over
+after the lease expired) or whose group was deleted writes nothing for that post. On PostgreSQL the
+groups are locked first, in id order, so concurrent recorders cannot deadlock.
+
+A part that is in progress on the platform goes back to `pending`, due when the adapter asked to
+check again, with its step state; a 429 with a reset time puts the whole account on hold.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Table, bindparam, case, func, insert, select, text, update
+from sqlalchemy import JSON, Boolean, Table, bindparam, case, func, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
@@ -21,7 +25,7 @@ from postpost.db.types import UTCDateTime
 from postpost.engine.publisher import Outcome
 from postpost.engine.retry import next_attempt_at, should_retry
 from postpost.ids import iso, new_id, utcnow
-from postpost.platforms.base import PlatformError
+from postpost.platforms.base import ErrorCode, PlatformError
 from postpost.services.post_logs import insert_logs, log_row
 
 TERMINAL = ("published", "failed")
@@ -37,6 +41,8 @@ _ROW_COLUMNS = (
     "due_at",
     "retry_count",
     "content",
+    "step_state",
+    "unsure",
 )
 _UPDATE_ROW = (
     update(POSTS)
@@ -58,6 +64,12 @@ _UPDATE_CONNECTION = (
         last_error=case(
             (bindparam("c_failed", type_=Boolean), bindparam("c_error", type_=JSON)),
             else_=CONNECTIONS.c.last_error,
+        ),
+        hold_until=case(
+            (bindparam("c_hold", type_=UTCDateTime).is_(None), CONNECTIONS.c.hold_until),
+            (CONNECTIONS.c.hold_until.is_(None), bindparam("c_hold", type_=UTCDateTime)),
+            (CONNECTIONS.c.hold_until > bindparam("c_hold", type_=UTCDateTime), CONNECTIONS.c.hold_until),
+            else_=bindparam("c_hold", type_=UTCDateTime),
         ),
     )
 )
@@ -82,7 +94,7 @@ class Recorder:
 
     async def record(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
         now = utcnow()
-        kept = await self._still_held(session, outcomes)
+        kept = await self._release(session, outcomes)
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
         logs: list[dict[str, Any]] = []
@@ -98,35 +110,32 @@ class Recorder:
         await roll_up(session, sorted({o.item.claim.group_id for o in kept}), now)
         await session.commit()
 
-    async def _still_held(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
-        """Outcomes whose lease this worker still holds and whose group still exists."""
-        is_pg = dialect_name(session) == "postgresql"
-        if is_pg:
+    async def _release(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Release the leases still held, in one statement; the outcomes of those posts."""
+        if dialect_name(session) == "postgresql":
             await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        group_ids = sorted({o.item.claim.group_id for o in outcomes})
-        groups = select(PostGroup.id).where(PostGroup.id.in_(group_ids)).order_by(PostGroup.id)
-        existing = set(await session.scalars(groups.with_for_update(key_share=True) if is_pg else groups))
-        held = select(Post.id, Post.lease_token).where(Post.id.in_([o.item.claim.post_id for o in outcomes]))
-        tokens = dict(
-            (await session.execute(held.with_for_update(key_share=True) if is_pg else held)).tuples().all()
+            group_ids = sorted({o.item.claim.group_id for o in outcomes})
+            locked = select(PostGroup.id).where(PostGroup.id.in_(group_ids)).order_by(PostGroup.id)
+            await session.execute(locked.with_for_update(key_share=True))
+        released = await session.execute(
+            update(POSTS)
+            .where(tuple_(POSTS.c.id, POSTS.c.lease_token).in_([o.item.key for o in outcomes]))
+            .values(lease_token=None, lease_expires_at=None)
+            .returning(POSTS.c.id)
         )
-        return [
-            o
-            for o in outcomes
-            if o.item.claim.group_id in existing
-            and tokens.get(o.item.claim.post_id) == o.item.claim.lease_token
-        ]
+        held = set(released.scalars())
+        return [o for o in outcomes if o.item.claim.post_id in held]
 
     def _retrying(self, outcome: Outcome) -> bool:
         return outcome.error is not None and should_retry(
-            outcome.error, outcome.item.claim.attempts, self.max_attempts
+            outcome.error, outcome.item.claim.retry_count + 1, self.max_attempts
         )
 
     def _state(self, outcome: Outcome, position: int, now: datetime) -> dict[str, Any]:
         """Column values for part `position` of the outcome."""
         part = outcome.parts[position]
-        failed = outcome.failed_index
-        attempts = outcome.item.claim.attempts
+        claim = outcome.item.claim
+        stop = outcome.failed_index if outcome.error is not None else outcome.waiting_index
         state: dict[str, Any] = {
             "status": "published",
             "posted_id": None,
@@ -135,10 +144,12 @@ class Recorder:
             "published_at": None,
             "error": None,
             "due_at": None,
-            "retry_count": attempts - 1,
+            "retry_count": claim.retry_count,
             "content": part.text,
+            "step_state": None,
+            "unsure": False,
         }
-        if part.published is not None and (failed is None or position < failed):
+        if part.published is not None and (stop is None or position < stop):
             state.update(
                 posted_id=part.published.remote_id,
                 posted_url=part.published.url,
@@ -146,12 +157,33 @@ class Recorder:
                 published_at=outcome.finished_at,
             )
             return state
-        assert outcome.error is not None and failed is not None
+        if outcome.waiting is not None:
+            assert outcome.waiting_index is not None
+            waiting_here = position == outcome.waiting_index
+            state.update(
+                status="pending",
+                due_at=now + outcome.waiting.check_after if waiting_here else None,
+                step_state=dict(outcome.waiting.state) if waiting_here else None,
+            )
+            return state
+        assert outcome.error is not None and outcome.failed_index is not None
+        failed = outcome.failed_index
         if self._retrying(outcome):
             due = next_attempt_at(
-                outcome.error, attempts, now, base_seconds=self.retry_base, max_seconds=self.retry_max
+                outcome.error,
+                claim.retry_count + 1,
+                now,
+                base_seconds=self.retry_base,
+                max_seconds=self.retry_max,
             )
-            state.update(status="pending", retry_count=attempts, due_at=due if position == failed else None)
+            here = position == failed
+            state.update(
+                status="pending",
+                retry_count=claim.retry_count + 1,
+                due_at=due if here else None,
+                unsure=here and outcome.error.maybe_published,
+                step_state=claim.step_state if here and position == 0 else None,
+            )
             return state
         message = (
             None
@@ -195,18 +227,21 @@ class Recorder:
         common: dict[str, Any] = {
             "post_id": claim.post_id,
             "platform": claim.platform,
-            "retry_count": claim.attempts - 1 or None,
+            "retry_count": claim.retry_count or None,
         }
-        logs = [
-            log_row(
-                claim.group_id,
-                "publish_attempted",
-                at=attempt.started_at,
-                **common,
-                details={"part": attempt.index + 1, "reconciled": attempt.reconciled},
+        logs = []
+        for attempt in outcome.attempts:
+            details: dict[str, Any] = {"part": attempt.index + 1, "reconciled": attempt.reconciled}
+            if attempt.waiting and outcome.waiting is not None:
+                details |= {
+                    "inProgress": True,
+                    "checkAfterSeconds": outcome.waiting.check_after.total_seconds(),
+                }
+            logs.append(
+                log_row(claim.group_id, "publish_attempted", at=attempt.started_at, **common, details=details)
             )
-            for attempt in outcome.attempts
-        ]
+        if outcome.waiting is not None:
+            return logs
         if outcome.error is None:
             head = outcome.parts[0].published
             logs.append(
@@ -238,19 +273,20 @@ class Recorder:
         return logs
 
     async def _connections(self, session: AsyncSession, outcomes: Sequence[Outcome], now: datetime) -> None:
-        """Keep each connection's lastSuccessfulPost and lastError current."""
+        """Keep each connection's lastSuccessfulPost, lastError and rate-limit hold current."""
         changes: dict[str, dict[str, Any]] = {}
         for o in outcomes:
             connection_id = o.item.claim.connection_id
-            if connection_id is None:
+            if connection_id is None or o.waiting is not None:
                 continue
+            values = changes.setdefault(connection_id, {})
             if o.error is None:
-                changes.setdefault(connection_id, {})["last_successful_post_at"] = now
-            elif not self._retrying(o):
-                changes.setdefault(connection_id, {})["last_error"] = {
-                    "message": o.error.message,
-                    "occurredAt": iso(o.finished_at),
-                }
+                values["last_successful_post_at"] = now
+                continue
+            if not self._retrying(o):
+                values["last_error"] = {"message": o.error.message, "occurredAt": iso(o.finished_at)}
+            if o.error.code is ErrorCode.RATE_LIMITED and o.error.retry_at is not None:
+                values["hold_until"] = max(o.error.retry_at, values.get("hold_until") or o.error.retry_at)
         if changes:  # one statement, rows in id order: one lock order across workers
             await session.execute(
                 _UPDATE_CONNECTION,
@@ -260,6 +296,7 @@ class Recorder:
                         "c_success": values.get("last_successful_post_at"),
                         "c_failed": "last_error" in values,
                         "c_error": values.get("last_error"),
+                        "c_hold": values.get("hold_until"),
                     }
                     for connection_id, values in sorted(changes.items())
                 ],

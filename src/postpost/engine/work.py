@@ -1,18 +1,20 @@
-"""Loading what claimed posts need besides the claim itself: credentials and thread chains."""
+"""Loading what claimed posts need besides the claim itself: credentials, settings, thread chains."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Connection, Post
+from postpost.db.models import Connection, Post, PostGroup
 from postpost.engine.claims import Claim
-from postpost.platforms.base import Credentials, Published
-from postpost.security import SecretBox
+from postpost.platforms.base import MediaFile, PlatformError, Published
+from postpost.security import SecretBox, SecretsUnreadable
 from postpost.services.connections import credentials_for
+from postpost.services.credentials import Versioned, unreadable_secrets
 
 
 @dataclass
@@ -32,21 +34,27 @@ class WorkItem:
 
     `parts` is empty for a post never split (it is split when published), else the stored
     parts from the claimed one onwards; `root`/`parent` are the chain's first and previous posts.
+    `credentials` is None when the connection is gone; `unusable` explains credentials that
+    exist but cannot be used.
     """
 
     claim: Claim
-    credentials: Credentials | None
+    credentials: Versioned | None
+    is_sandbox: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    media: list[MediaFile] = field(default_factory=list)
     parts: list[PartRow] = field(default_factory=list)
     root: Published | None = None
     parent: Published | None = None
+    unusable: PlatformError | None = None
 
     @property
     def head_id(self) -> str:
         return self.claim.head_post_id or self.claim.post_id
 
     @property
-    def is_new_chain(self) -> bool:
-        return not self.parts
+    def key(self) -> tuple[str, str]:
+        return self.claim.post_id, self.claim.lease_token
 
 
 def published_of(post: Post) -> Published | None:
@@ -58,17 +66,37 @@ def published_of(post: Post) -> Published | None:
 async def load_work(
     session: AsyncSession, claims: Sequence[Claim], box: SecretBox, sandbox_url: str | None
 ) -> list[WorkItem]:
-    """Build work items for `claims`: one query for connections, one for chains when any."""
+    """Build work items for `claims`: one query each for connections, groups and (when any) chains."""
     connection_ids = {c.connection_id for c in claims if c.connection_id}
     connections = {
         c.id: c for c in await session.scalars(select(Connection).where(Connection.id.in_(connection_ids)))
     }
+    settings: dict[str, dict[str, Any]] = dict(
+        (
+            await session.execute(
+                select(PostGroup.id, PostGroup.platform_settings).where(
+                    PostGroup.id.in_({c.group_id for c in claims})
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
     chains = await _chains(session, [c for c in claims if c.may_have_parts])
     items = []
     for claim in claims:
+        item = WorkItem(
+            claim, None, settings=dict((settings.get(claim.group_id) or {}).get(claim.platform) or {})
+        )
         connection = connections.get(claim.connection_id or "")
-        item = WorkItem(claim, credentials_for(connection, box, sandbox_url) if connection else None)
-        chain = chains.get(claim.head_post_id or claim.post_id, [])
+        if connection is not None:
+            item.is_sandbox = connection.is_sandbox
+            try:
+                creds = credentials_for(connection, box, sandbox_url)
+                item.credentials = Versioned(creds, connection.secrets_version)
+            except SecretsUnreadable as exc:
+                item.unusable = unreadable_secrets(str(exc))
+        chain = chains.get(item.head_id, [])
         if len(chain) > 1:
             index = claim.thread_index
             item.root = published_of(chain[0])

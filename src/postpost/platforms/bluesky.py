@@ -16,9 +16,10 @@ import base64
 import dataclasses
 import hashlib
 import json
+import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import regex
 
@@ -29,10 +30,21 @@ from postpost.platforms.base import (
     ErrorCode,
     PlatformAdapter,
     PlatformError,
-    PostPart,
     Published,
-    ReplyTo,
+    PublishJob,
 )
+from postpost.platforms.descriptor import (
+    MB,
+    CredentialKind,
+    MediaRules,
+    Pacing,
+    PlatformDescriptor,
+    RateWindow,
+    Reconciliation,
+    SandboxAccount,
+    TextRules,
+)
+from postpost.platforms.text import Graphemes
 
 COLLECTION = "app.bsky.feed.post"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -76,31 +88,68 @@ def _byte_index(text: str, start: int, end: int) -> dict[str, int]:
     return {"byteStart": before, "byteEnd": before + len(text[start:end].encode())}
 
 
+def _sandbox_account() -> SandboxAccount:
+    suffix = "".join(secrets.choice(TID_ALPHABET) for _ in range(24))
+    return SandboxAccount(
+        account_id=f"did:plc:{suffix}",
+        username=f"{suffix}.sandbox.bsky",
+        secrets={"identifier": f"did:plc:{suffix}", "app_password": _app_password()},
+    )
+
+
+def _app_password() -> str:
+    return "-".join(secrets.token_hex(2) for _ in range(4))
+
+
+DESCRIPTOR = PlatformDescriptor(
+    name="bluesky",
+    title="Bluesky",
+    text=TextRules(limit=300, counter=Graphemes(), threads=True, max_bytes=3000),
+    media=MediaRules(
+        max_images=4,
+        max_videos=1,
+        image_types=frozenset(
+            {"image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp", "image/tiff"}
+        ),
+        video_types=frozenset({"video/mp4"}),
+        image_max_bytes=1_000_000,
+        video_max_bytes=100 * MB,
+        video_max_seconds=180,
+        alt_text_max=2000,
+        image_max_pixels=(2000, 2000),
+        convert={
+            "image/png": "image/jpeg",
+            "image/webp": "image/jpeg",
+            "image/gif": "image/jpeg",
+            "image/bmp": "image/jpeg",
+            "image/tiff": "image/jpeg",
+        },
+    ),
+    credential=CredentialKind.APP_PASSWORD,
+    endpoints={"api": "https://bsky.social", "video": "https://video.bsky.app"},
+    reconciliation=Reconciliation.CHOSEN_ID,
+    # 5,000 write points an hour and 35,000 a day; a post costs 3
+    pacing=Pacing(per_account=(RateWindow(1666, 3600), RateWindow(11666, 86400))),
+    rotating_refresh=True,
+    scopes=("atproto",),
+    sandbox_account=_sandbox_account,
+)
+
+
 class BlueskyAdapter(PlatformAdapter):
     """Publishes ``app.bsky.feed.post`` records."""
 
-    name: ClassVar[str] = "bluesky"
-    max_text_length: ClassVar[int] = 300
-
-    def text_length(self, text: str) -> int:
-        """Grapheme clusters."""
-        return len(_GRAPHEME.findall(text))
+    descriptor = DESCRIPTOR
 
     # ----- session -----------------------------------------------------------------------
 
-    async def prepare(self, creds: Credentials) -> Credentials:
-        """Reuse a live access token; otherwise refresh the session, or log in again."""
-        now = time.time()
-        if _token_usable(creds.secrets.get("access_jwt"), now):
-            return creds
-        return await self._renew(creds, try_refresh=_token_usable(creds.secrets.get("refresh_jwt"), now))
+    def needs_refresh(self, creds: Credentials, now: datetime) -> bool:
+        """No live access token: refresh the session (or log in) first."""
+        return not _token_usable(creds.secrets.get("access_jwt"), now.timestamp())
 
     async def refresh(self, creds: Credentials) -> Credentials:
-        """New session tokens (refreshSession, falling back to createSession)."""
-        return await self._renew(creds, try_refresh=bool(creds.secrets.get("refresh_jwt")))
-
-    async def _renew(self, creds: Credentials, *, try_refresh: bool) -> Credentials:
-        if try_refresh:
+        """New session tokens: refreshSession while the refresh token lives, else createSession."""
+        if _token_usable(creds.secrets.get("refresh_jwt"), time.time()):
             try:
                 return await self._session_call(creds, "com.atproto.server.refreshSession", None)
             except PlatformError as exc:
@@ -142,29 +191,33 @@ class BlueskyAdapter(PlatformAdapter):
                 status=result.status,
                 platform_error=_http.error_text(result.body),
             )
-        secrets = {**creds.secrets, "access_jwt": str(access), "refresh_jwt": str(refresh)}
-        handle = data.get("handle") or creds.username
-        return dataclasses.replace(creds, account_id=str(did), secrets=secrets, username=handle)
+        expiry = jwt_expiry(str(access))
+        return dataclasses.replace(
+            creds,
+            account_id=str(did),
+            secrets=creds.secrets.merged(access_jwt=str(access), refresh_jwt=str(refresh)),
+            username=data.get("handle") or creds.username,
+            expires_at=datetime.fromtimestamp(expiry, UTC) if expiry else None,
+        )
 
     # ----- publishing --------------------------------------------------------------------
 
-    async def publish(
-        self, part: PostPart, creds: Credentials, *, idempotency_key: str, reply_to: ReplyTo | None = None
-    ) -> Published:
-        """Create the post record under the rkey derived from `idempotency_key`."""
-        rkey = rkey_for(idempotency_key)
+    async def publish(self, job: PublishJob) -> Published:
+        """Create the post record under the rkey derived from the job's idempotency key."""
+        creds = job.creds
+        rkey = rkey_for(job.idempotency_key)
         record: dict[str, Any] = {
             "$type": COLLECTION,
-            "text": part.text,
+            "text": job.part.text,
             "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
-        facets = await self.facets(part.text, creds)
+        facets = await self.facets(job.part.text, creds)
         if facets:
             record["facets"] = facets
-        if reply_to is not None:
+        if job.reply_to is not None:
             record["reply"] = {
-                "root": await self._strong_ref(creds, reply_to.root),
-                "parent": await self._strong_ref(creds, reply_to.parent),
+                "root": await self._strong_ref(creds, job.reply_to.root),
+                "parent": await self._strong_ref(creds, job.reply_to.parent),
             }
         body = {"repo": creds.account_id, "collection": COLLECTION, "rkey": rkey, "record": record}
         try:
@@ -178,7 +231,7 @@ class BlueskyAdapter(PlatformAdapter):
             )
         except PlatformError as exc:
             if exc.status == 400 and "already exists" in (exc.platform_error or "").lower():
-                found = await self.find_published(creds, idempotency_key=idempotency_key)
+                found = await self.find_published(job)
                 if found is not None:
                     return found
             raise
@@ -193,9 +246,10 @@ class BlueskyAdapter(PlatformAdapter):
             )
         return self._published(creds, str(data["uri"]), str(data["cid"]))
 
-    async def find_published(self, creds: Credentials, *, idempotency_key: str) -> Published | None:
+    async def find_published(self, job: PublishJob) -> Published | None:
         """Read back the record an earlier attempt with this key would have written."""
-        params = {"repo": creds.account_id, "collection": COLLECTION, "rkey": rkey_for(idempotency_key)}
+        creds = job.creds
+        params = {"repo": creds.account_id, "collection": COLLECTION, "rkey": rkey_for(job.idempotency_key)}
         try:
             result = await self._xrpc(creds, "GET", "com.atproto.repo.getRecord", params=params)
         except PlatformError as exc:
@@ -277,22 +331,17 @@ class BlueskyAdapter(PlatformAdapter):
     # ----- connection check --------------------------------------------------------------
 
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
-        """getSession with a live access token, else a fresh login."""
+        """``getSession`` with the stored session (auth failures raise, refreshable)."""
         try:
-            if _token_usable(creds.secrets.get("access_jwt"), time.time()):
-                try:
-                    result = await self._xrpc(
-                        creds, "GET", "com.atproto.server.getSession", headers=self._auth(creds)
-                    )
-                    handle = _http.json_object(result.body).get("handle") or creds.username
-                    return ConnectionCheck(True, f"Connected as {handle}", handle, ["atproto"])
-                except PlatformError as exc:
-                    if exc.code is not ErrorCode.PLATFORM_AUTH_EXPIRED:
-                        raise
-            session = await self._create_session(creds)
+            result = await self._xrpc(
+                creds, "GET", "com.atproto.server.getSession", headers=self._auth(creds)
+            )
         except PlatformError as exc:
+            if exc.refreshable:
+                raise
             return ConnectionCheck(False, exc.platform_error or exc.message)
-        return ConnectionCheck(True, f"Connected as {session.username}", session.username, ["atproto"])
+        handle = _http.json_object(result.body).get("handle") or creds.username
+        return ConnectionCheck(True, f"Connected as {handle}", handle, list(self.descriptor.scopes))
 
     # ----- transport ---------------------------------------------------------------------
 
@@ -316,7 +365,7 @@ class BlueskyAdapter(PlatformAdapter):
         params: dict[str, str] | None = None,
         creating: bool = False,
     ) -> _http.HttpResult:
-        url = f"{creds.base_url.rstrip('/')}/xrpc/{nsid}"
+        url = f"{creds.base_url}/xrpc/{nsid}"
         result = await _http.send(
             self.http,
             method,
@@ -371,3 +420,6 @@ def classify(result: _http.HttpResult, *, creating: bool) -> PlatformError:
             return err(ErrorCode.CONTENT_TOO_LARGE, f"Bluesky rejected the post as too long: {detail}")
         return err(ErrorCode.INVALID_CONTENT, f"Bluesky rejected the post: {detail}")
     return err(ErrorCode.UNKNOWN_ERROR, f"Bluesky request failed (HTTP {status}): {detail}")
+
+
+ADAPTER = BlueskyAdapter

@@ -5,17 +5,15 @@ Credentials: `base_url` is the instance origin, ``secrets["access_token"]`` an O
 
 Reconciling an uncertain create: Mastodon honours an ``Idempotency-Key`` header for one hour; a
 second ``POST /api/v1/statuses`` with the same key returns the status created by the first one
-instead of creating another. Re-publishing with the same key is therefore the reconcile step, and
-the adapter says so with ``idempotent_publish = True``. `find_published` cannot look a status up by
-key without creating one (nothing in the API indexes statuses by key), so it always answers None;
-callers must reconcile by calling `publish` again with the same key. Beyond the one-hour window a
-retry can duplicate; the engine's retry schedule stays well inside it.
+instead of creating another. Re-publishing with the same key is therefore the reconcile step
+(reconciliation mode IDEMPOTENCY_KEY). Beyond the one-hour window a retry could duplicate; the
+engine's retry schedule stays well inside it.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+import secrets
+from typing import Any
 
 import aiohttp
 
@@ -26,80 +24,102 @@ from postpost.platforms.base import (
     ErrorCode,
     PlatformAdapter,
     PlatformError,
-    PostPart,
     Published,
-    ReplyTo,
+    PublishJob,
 )
+from postpost.platforms.descriptor import (
+    MB,
+    CredentialKind,
+    MediaRules,
+    Pacing,
+    PlatformDescriptor,
+    RateWindow,
+    Reconciliation,
+    SandboxAccount,
+    TextRules,
+)
+from postpost.platforms.text import MastodonLength
 
-URL_LENGTH = 23  # characters_reserved_per_url
 DEFAULT_SCOPES = "read write push"
 
-_URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:!?'()\[\]]", re.IGNORECASE)
-_REMOTE_MENTION = re.compile(r"(?<![\w@])(@[A-Za-z0-9_]+)@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.ASCII)
+
+def _sandbox_account() -> SandboxAccount:
+    account_id = str(secrets.randbelow(9 * 10**14) + 10**14)
+    return SandboxAccount(
+        account_id=account_id,
+        username=f"@user{account_id}",
+        secrets={"access_token": f"sandbox.{account_id}.{secrets.token_hex(12)}", "scopes": DEFAULT_SCOPES},
+    )
+
+
+DESCRIPTOR = PlatformDescriptor(
+    name="mastodon",
+    title="Mastodon",
+    text=TextRules(limit=500, counter=MastodonLength(), threads=True),
+    media=MediaRules(
+        max_images=4,
+        max_videos=1,
+        image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+        image_max_bytes=16 * MB,
+        video_max_bytes=103_809_024,
+        alt_text_max=1500,
+    ),
+    credential=CredentialKind.INSTANCE_APP,
+    endpoints={"api": "https://mastodon.social"},
+    reconciliation=Reconciliation.IDEMPOTENCY_KEY,
+    pacing=Pacing(per_account=(RateWindow(300, 3 * 3600),)),
+    scopes=tuple(DEFAULT_SCOPES.split()),
+    sandbox_account=_sandbox_account,
+)
 
 
 class MastodonAdapter(PlatformAdapter):
     """Publishes statuses to a Mastodon instance."""
 
-    name: ClassVar[str] = "mastodon"
-    max_text_length: ClassVar[int] = 500
-    idempotent_publish: ClassVar[bool] = True
+    descriptor = DESCRIPTOR
 
-    def __init__(self, http: aiohttp.ClientSession, *, timeout: float = 10.0) -> None:
-        super().__init__(http, timeout=timeout)
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        timeout: float = 10.0,
+        app: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(http, timeout=timeout, app=app)
         self._limits: dict[str, int] = {}
-
-    def text_length(self, text: str) -> int:
-        """Code points, where every URL counts 23 and a remote mention only its ``@user`` part."""
-        counted = _URL.sub("x" * URL_LENGTH, text)
-        counted = _REMOTE_MENTION.sub(r"\1", counted)
-        return len(counted)
 
     async def text_limit(self, creds: Credentials) -> int:
         """The instance's `max_characters` (GET /api/v2/instance), read once per instance; 500 if unknown."""
-        if creds.base_url not in self._limits:
-            limit = self.max_text_length
+        origin = creds.base_url
+        if origin not in self._limits:
+            limit = self.descriptor.text.limit
             try:
                 result = await _http.send(
                     self.http,
                     "GET",
-                    self._url(creds, "/api/v2/instance"),
+                    origin + "/api/v2/instance",
                     client_timeout=self.timeout,
-                    platform=self.name,
-                    maybe_published=False,
+                    platform="Mastodon",
                 )
                 if result.status == 200:
                     found = _http.json_object(result.body).get("configuration", {}).get("statuses", {})
                     limit = int(found.get("max_characters") or limit)
             except (PlatformError, TypeError, ValueError, AttributeError):
                 return limit  # not cached: ask again next time
-            self._limits[creds.base_url] = limit
-        return self._limits[creds.base_url]
+            self._limits[origin] = limit
+        return self._limits[origin]
 
-    async def prepare(self, creds: Credentials) -> Credentials:
-        """Nothing to do: the bearer token is used as is."""
-        return creds
-
-    async def refresh(self, creds: Credentials) -> Credentials:
-        """Mastodon tokens cannot be refreshed; the user has to reconnect."""
-        raise PlatformError(
-            ErrorCode.PLATFORM_AUTH_EXPIRED,
-            "Mastodon access token was rejected; reconnect the account",
-            refreshable=False,
-        )
-
-    async def publish(
-        self, part: PostPart, creds: Credentials, *, idempotency_key: str, reply_to: ReplyTo | None = None
-    ) -> Published:
-        """Create one status (a reply when `reply_to` is given); keyed by `idempotency_key`."""
-        payload: dict[str, Any] = {"status": part.text, "visibility": "public"}
-        if reply_to is not None:
-            payload["in_reply_to_id"] = reply_to.parent.remote_id
-        headers = {**self._auth(creds), "Idempotency-Key": idempotency_key}
+    async def publish(self, job: PublishJob) -> Published:
+        """Create one status (a reply when the job says so); keyed by the job's idempotency key."""
+        payload: dict[str, Any] = {"status": job.part.text, "visibility": "public"}
+        if job.reply_to is not None:
+            payload["in_reply_to_id"] = job.reply_to.parent.remote_id
+        headers = {**self._auth(job.creds), "Idempotency-Key": job.idempotency_key}
         result = await _http.send(
             self.http,
             "POST",
-            self._url(creds, "/api/v1/statuses"),
+            job.creds.base_url + "/api/v1/statuses",
             client_timeout=self.timeout,
             platform="Mastodon",
             maybe_published=True,
@@ -121,17 +141,13 @@ class MastodonAdapter(PlatformAdapter):
         url = status.get("url") or status.get("uri")
         return Published(remote_id=str(status_id), url=str(url) if url else None)
 
-    async def find_published(self, creds: Credentials, *, idempotency_key: str) -> Published | None:
-        """Always None: reconcile by re-publishing with the same key (see the module docstring)."""
-        return None
-
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """Verify the token with ``GET /api/v1/accounts/verify_credentials``."""
         try:
             result = await _http.send(
                 self.http,
                 "GET",
-                self._url(creds, "/api/v1/accounts/verify_credentials"),
+                creds.base_url + "/api/v1/accounts/verify_credentials",
                 client_timeout=self.timeout,
                 platform="Mastodon",
                 headers=self._auth(creds),
@@ -142,14 +158,8 @@ class MastodonAdapter(PlatformAdapter):
             return ConnectionCheck(False, exc.platform_error or exc.message)
         account = _http.json_object(result.body)
         username = account.get("username") or account.get("acct") or creds.username
-        scopes = (creds.secrets.get("scopes") or DEFAULT_SCOPES).split()
+        scopes = list(creds.scopes) or (creds.secrets.get("scopes") or DEFAULT_SCOPES).split()
         return ConnectionCheck(True, f"Connected as {username}", username, scopes)
-
-    # ----- helpers -----------------------------------------------------------------------
-
-    @staticmethod
-    def _url(creds: Credentials, path: str) -> str:
-        return creds.base_url.rstrip("/") + path
 
     @staticmethod
     def _auth(creds: Credentials) -> dict[str, str]:
@@ -159,6 +169,9 @@ class MastodonAdapter(PlatformAdapter):
                 ErrorCode.PLATFORM_AUTH_EXPIRED, "No Mastodon access token stored; reconnect the account"
             )
         return {"Authorization": f"Bearer {token}"}
+
+
+ADAPTER = MastodonAdapter
 
 
 def classify(result: _http.HttpResult, *, creating: bool) -> PlatformError:

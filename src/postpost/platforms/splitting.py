@@ -1,4 +1,4 @@
-"""Splitting long content into thread parts (X and Threads).
+"""Splitting long content into the parts of a reply chain (platforms whose descriptor threads).
 
 Rules, in order of precedence:
 
@@ -8,30 +8,30 @@ Rules, in order of precedence:
    markers stay as written.
 3. Text longer than the limit is packed greedily into parts of at most ``limit - 10`` (room for the
    numbering), cutting at the last paragraph break that fits, else the last sentence end, else the
-   last whitespace, else anywhere; every part then gets `` (i/N)`` appended.
+   last whitespace, else between two units of the counter; every part then gets `` (i/N)``.
 4. Anything else is a single part.
 
 Parts of rules 1 and 2 may still exceed the limit; they are returned untouched and the caller
-rejects them. The module is pure: no I/O, no platform knowledge beyond the `length` callable.
+rejects them. Packing is linear in the text's length: the counter's units are read once into
+cumulative weights, and each part is found by bisection. The module is pure.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable
 
-import regex
+from postpost.platforms.text import TextCounter
 
 NUMBERING_RESERVE = 10
 
 _SEPARATOR = re.compile(r"^[ \t]*---[ \t\r]*$", re.MULTILINE)
 _MARKER = re.compile(r"\[\d+/\d+\]")
 _SENTENCE_ENDS = (". ", "! ", "? ")
-_GRAPHEME = regex.compile(r"\X")
 
 
-def split_into_parts(text: str, limit: int, length: Callable[[str], int]) -> list[str]:
-    """Split `text` into thread parts for a platform counting with `length` up to `limit`."""
+def split_into_parts(text: str, limit: int, counter: TextCounter) -> list[str]:
+    """Split `text` into thread parts for a platform counting with `counter` up to `limit`."""
     if _SEPARATOR.search(text):
         parts = [p.strip() for p in _SEPARATOR.split(text)]
         parts = [p for p in parts if p]
@@ -41,8 +41,8 @@ def split_into_parts(text: str, limit: int, length: Callable[[str], int]) -> lis
         parts = _split_after_markers(text)
         if parts:
             return parts
-    if length(text) > limit:
-        chunks = _pack(text.strip(), max(1, limit - NUMBERING_RESERVE), length)
+    if counter.count(text, stop_above=limit) > limit:
+        chunks = _pack(text.strip(), max(1, limit - NUMBERING_RESERVE), counter)
         total = len(chunks)
         return [f"{chunk} ({i}/{total})" for i, chunk in enumerate(chunks, start=1)]
     return [text]
@@ -59,55 +59,47 @@ def _split_after_markers(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _pack(text: str, budget: int, length: Callable[[str], int]) -> list[str]:
-    """Greedily cut `text` into chunks whose `length` is at most `budget`."""
+def _pack(text: str, budget: int, counter: TextCounter) -> list[str]:
+    """Greedily cut `text` into chunks weighing at most `budget` (one that cannot fit is cut hard)."""
+    offsets = [0]
+    weights = [0]
+    for end, weight in counter.units(text):
+        offsets.append(end)
+        weights.append(weights[-1] + weight)
+    last = len(offsets) - 1
     chunks: list[str] = []
-    rest = text
-    while rest and length(rest) > budget:
-        fit = _longest_fitting_prefix(rest, budget, length)
-        cut = _break_point(rest, fit)
-        chunk = rest[:cut].rstrip()
-        if not chunk:  # only whitespace fitted: hard cut instead
-            cut = max(fit, 1)
-            chunk = rest[:cut]
+    first, start = 0, 0  # the unit the chunk starts in, and the chunk's first character
+    while weights[last] - weights[first] > budget:
+        fits = max(bisect.bisect_right(weights, weights[first] + budget, first) - 1, first + 1)
+        end = offsets[fits]
+        cut = _break_point(text, start, end)
+        chunk = text[start:cut].rstrip()
+        if not chunk:  # only whitespace fitted: cut hard
+            cut, chunk = end, text[start:end]
         chunks.append(chunk)
-        rest = rest[cut:].lstrip()
+        start = cut
+        while start < len(text) and text[start].isspace():
+            start += 1
+        first = bisect.bisect_right(offsets, start, first) - 1
+    rest = text[start:].strip()
     if rest:
         chunks.append(rest)
     return chunks
 
 
-def _longest_fitting_prefix(text: str, budget: int, length: Callable[[str], int]) -> int:
-    """Largest index `k` with ``length(text[:k]) <= budget`` (binary search; at least 1)."""
-    lo, hi = 0, len(text)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if length(text[:mid]) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return max(lo, 1)
-
-
-def _break_point(text: str, fit: int) -> int:
-    """Where to cut a chunk whose first `fit` characters fit the budget."""
-    paragraph = text.rfind("\n\n", 1, fit + 2)
-    if paragraph > 0:
+def _break_point(text: str, start: int, end: int) -> int:
+    """Where to end a chunk that may run from `start` to `end`: the best break before `end`."""
+    if end >= len(text):
+        return end
+    paragraph = text.rfind("\n\n", start + 1, end + 1)
+    if paragraph > start:
         return paragraph
-    sentence = max(text.rfind(end, 0, fit + 1) for end in _SENTENCE_ENDS)
-    if sentence >= 0:
+    sentence = max(text.rfind(mark, start, end + 1) for mark in _SENTENCE_ENDS)
+    if sentence > start:
         return sentence + 1  # keep the punctuation, drop the space
-    for i in range(min(fit, len(text) - 1), 0, -1):
+    if text[end].isspace():
+        return end
+    for i in range(end - 1, start, -1):
         if text[i].isspace():
             return i
-    return _grapheme_boundary(text, fit)
-
-
-def _grapheme_boundary(text: str, fit: int) -> int:
-    """The last grapheme-cluster boundary at or before `fit` (so emoji are not torn apart)."""
-    boundary = 0
-    for match in _GRAPHEME.finditer(text, 0, min(len(text), fit + 8)):
-        if match.end() > fit:
-            break
-        boundary = match.end()
-    return boundary or fit
+    return end

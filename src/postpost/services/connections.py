@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection
 from postpost.errors import Conflict, InvalidInput, NotFound
-from postpost.ids import iso, utcnow
-from postpost.platforms.base import Credentials
-from postpost.platforms.registry import SUPPORTED_PLATFORMS
+from postpost.ids import utcnow
+from postpost.platforms.base import Credentials, Secrets
+from postpost.platforms.registry import PLATFORM_NAMES, adapter_classes, descriptor
 from postpost.security import SecretBox
 
-PLATFORMS = SUPPORTED_PLATFORMS
 EXPIRING_SOON = timedelta(days=7)
-DEFAULT_BASE_URLS = {"mastodon": "https://mastodon.social", "bluesky": "https://bsky.social"}
 
 
 def split_platform_id(compound: str) -> tuple[str, str]:
@@ -50,32 +49,51 @@ def token_expires_in(expires_at: datetime | None, now: datetime) -> str | None:
     return f"{hours}h" if hours else "< 1h"
 
 
-def last_error_view(connection: Connection) -> dict[str, Any] | None:
-    return dict(connection.last_error) if connection.last_error else None
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """A connected account as users see it: never any secret."""
+
+    platform: str
+    account_id: str
+    username: str | None
+    display_name: str | None
+    profile_image_url: str | None
+    profile_url: str | None
+    access_token_expires_at: datetime | None
+    token_status: str
+    token_expires_in: str | None
+    last_successful_post: datetime | None
+    last_error: dict[str, Any] | None
+    is_sandbox: bool
+
+    @property
+    def platform_id(self) -> str:
+        return f"{self.platform}-{self.account_id}"
 
 
-def connection_view(connection: Connection, now: datetime) -> dict[str, Any]:
-    """The platform-connections entry: never any secret."""
-    return {
-        "platformId": connection.compound_id,
-        "username": connection.username,
-        "displayName": connection.display_name,
-        "profileImageUrl": connection.profile_image_url,
-        "profileUrl": connection.profile_url,
-        "accessTokenExpiresAt": iso(connection.access_token_expires_at),
-        "tokenStatus": token_status(connection.access_token_expires_at, now),
-        "tokenExpiresIn": token_expires_in(connection.access_token_expires_at, now),
-        "lastSuccessfulPost": iso(connection.last_successful_post_at),
-        "lastError": last_error_view(connection),
-    }
+def connection_info(connection: Connection, now: datetime) -> ConnectionInfo:
+    return ConnectionInfo(
+        platform=connection.platform,
+        account_id=connection.account_id,
+        username=connection.username,
+        display_name=connection.display_name,
+        profile_image_url=connection.profile_image_url,
+        profile_url=connection.profile_url,
+        access_token_expires_at=connection.access_token_expires_at,
+        token_status=token_status(connection.access_token_expires_at, now),
+        token_expires_in=token_expires_in(connection.access_token_expires_at, now),
+        last_successful_post=connection.last_successful_post_at,
+        last_error=dict(connection.last_error) if connection.last_error else None,
+        is_sandbox=connection.is_sandbox,
+    )
 
 
-async def list_connections(session: AsyncSession, user_id: str) -> list[dict[str, Any]]:
+async def list_connections(session: AsyncSession, user_id: str) -> list[ConnectionInfo]:
     rows = await session.scalars(
         select(Connection).where(Connection.user_id == user_id).order_by(Connection.created_at, Connection.id)
     )
     now = utcnow()
-    return [connection_view(row, now) for row in rows]
+    return [connection_info(row, now) for row in rows]
 
 
 async def connections_by_compound_id(
@@ -102,6 +120,17 @@ async def get_connection(session: AsyncSession, user_id: str, compound_id: str) 
     return row
 
 
+def publishable_platform(name: str) -> str:
+    """`name` normalised, if postpost can publish to it; InvalidInput with the reason otherwise."""
+    platform = name.strip().lower()
+    if platform not in PLATFORM_NAMES:
+        raise InvalidInput(f"Unknown platform: {platform}. Must be one of: {', '.join(PLATFORM_NAMES)}")
+    if platform not in adapter_classes():
+        ready = ", ".join(adapter_classes())
+        raise InvalidInput(f"Publishing to {platform} is not supported yet (supported: {ready})")
+    return platform
+
+
 async def add_connection(
     session: AsyncSession,
     box: SecretBox,
@@ -117,10 +146,8 @@ async def add_connection(
     expires_at: datetime | None = None,
     scopes: list[str] | None = None,
 ) -> Connection:
-    """Store a connection; its secrets are encrypted before they reach the database."""
-    platform = platform.strip().lower()
-    if platform not in PLATFORMS:
-        raise InvalidInput(f"Unknown platform: {platform}. Must be one of: {', '.join(PLATFORMS)}")
+    """Store a connection for a platform postpost can publish to; secrets are encrypted first."""
+    platform = publishable_platform(platform)
     account_id = account_id.strip()
     if not account_id or any(ch.isspace() for ch in account_id):
         raise InvalidInput("Account id must be non-empty and contain no whitespace")
@@ -150,16 +177,29 @@ async def add_connection(
     return connection
 
 
-def credentials_for(connection: Connection, box: SecretBox, sandbox_url: str | None) -> Credentials:
-    """Decrypted credentials and the API origin (sandbox connections publish to the simulator)."""
-    secrets: dict[str, Any] = box.decrypt(connection.secrets)
+def endpoints_for(connection: Connection, sandbox_url: str | None) -> dict[str, str]:
+    """The platform origins this connection talks to, by role.
+
+    Sandbox connections send every role to the simulator; a connection's own `base_url` (a
+    Mastodon instance, a Bluesky PDS) replaces the API origin.
+    """
+    described = descriptor(connection.platform)
+    roles = dict(described.endpoints) if described else {"api": ""}
     if connection.is_sandbox and sandbox_url:
-        base_url = f"{sandbox_url.rstrip('/')}/{connection.platform}"
-    else:
-        base_url = connection.base_url or DEFAULT_BASE_URLS.get(connection.platform, "")
+        origin = f"{sandbox_url.rstrip('/')}/{connection.platform}"
+        return {role: origin for role in roles}
+    if connection.base_url:
+        roles["api"] = connection.base_url.rstrip("/")
+    return roles
+
+
+def credentials_for(connection: Connection, box: SecretBox, sandbox_url: str | None) -> Credentials:
+    """Decrypted credentials and origins. Raises `security.SecretsUnreadable` for a changed key."""
     return Credentials(
         account_id=connection.account_id,
-        base_url=base_url,
-        secrets={k: str(v) for k, v in secrets.items()},
+        endpoints=endpoints_for(connection, sandbox_url),
+        secrets=Secrets(box.decrypt(connection.secrets)),
         username=connection.username,
+        expires_at=connection.access_token_expires_at,
+        scopes=tuple(connection.scopes or ()),
     )

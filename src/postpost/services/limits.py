@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup, User
@@ -66,6 +66,16 @@ def _pool(owner_id: str) -> Any:
     return select(User.id).where(or_(User.id == owner_id, User.parent_user_id == owner_id)).scalar_subquery()
 
 
+async def lock_budget(session: AsyncSession, owner_id: str) -> None:
+    """Serialise limit checks of one billing owner until the transaction ends.
+
+    A no-op write of the owner's row: on PostgreSQL it locks that row, on SQLite it takes the
+    database's write lock. Concurrent create-post calls at the edge of a limit then count one
+    after the other, so together they never exceed it.
+    """
+    await session.execute(update(User).where(User.id == owner_id).values(updated_at=User.updated_at))
+
+
 async def assert_can_schedule(
     session: AsyncSession,
     principal: Principal,
@@ -78,6 +88,7 @@ async def assert_can_schedule(
     """Check every count and horizon limit for scheduling `platform_ids` at `scheduled_time`."""
     ent = principal.entitlements
     owner = principal.billing_owner_id
+    await lock_budget(session, owner)
     await _check_connections(session, ent, owner)
     _check_horizon(ent, scheduled_time, now)
     start, end = month_period(scheduled_time)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, asc, desc, exists, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from postpost.db.models import Media, Post, PostGroup, PostGroupCount
 from postpost.errors import InvalidInput
-from postpost.ids import iso
 from postpost.services.auth import Principal
 from postpost.services.timefmt import parse_lenient_date
 
@@ -25,6 +25,45 @@ SORT_FIELDS = {
 }
 _LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
 _MAX_OFFSET = 2**62  # beyond any real row count; keeps huge pages inside a signed 64-bit OFFSET
+
+
+@dataclass(frozen=True)
+class ListedPlatform:
+    platform: str
+    account_id: str
+    status: str
+
+    @property
+    def platform_id(self) -> str:
+        return f"{self.platform}-{self.account_id}"
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One list-posts entry."""
+
+    id: str
+    content: str
+    status: str
+    scheduled_time: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    platforms: list[ListedPlatform]
+    media_urls: list[str]
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """A page of the caller's groups, with the clamped paging values."""
+
+    groups: list[GroupSummary]
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total / self.limit)
 
 
 def _parse_int(value: str | None) -> int | None:
@@ -41,9 +80,7 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_posts(
-    session: AsyncSession, principal: Principal, params: Mapping[str, str]
-) -> dict[str, Any]:
+async def list_posts(session: AsyncSession, principal: Principal, params: Mapping[str, str]) -> GroupPage:
     page = max(_parse_int(params.get("page")) or 1, 1)
     limit = min(max(_parse_int(params.get("limit")) or 20, 1), 100)
     conditions = [PostGroup.user_id == principal.user_id]
@@ -86,20 +123,7 @@ async def list_posts(
             .limit(limit)
         )
     )
-    items = await _items(session, groups)
-    total_pages = math.ceil(total / limit)
-    return {
-        "success": True,
-        "posts": items,
-        "pagination": {
-            "page": page,
-            "limit": limit,
-            "totalItems": total,
-            "totalPages": total_pages,
-            "hasNextPage": page < total_pages,
-            "hasPrevPage": page > 1,
-        },
-    }
+    return GroupPage(await _items(session, groups), page, limit, total)
 
 
 async def _count(session: AsyncSession, where: ColumnElement[bool]) -> int:
@@ -114,9 +138,9 @@ async def _stored_count(session: AsyncSession, user_id: str, status: str | None)
     return int(await session.scalar(query) or 0)
 
 
-async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[str, Any]]:
+async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[GroupSummary]:
     ids = [g.id for g in groups]
-    platforms: dict[str, list[dict[str, str]]] = {gid: [] for gid in ids}
+    platforms: dict[str, list[ListedPlatform]] = {gid: [] for gid in ids}
     media: dict[str, list[str]] = {gid: [] for gid in ids}
     if ids:
         rows = await session.execute(
@@ -125,9 +149,7 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[st
             )
         )
         for group_id, platform, account_id, status in rows:
-            platforms[group_id].append(
-                {"platformId": f"{platform}-{account_id}", "platform": platform, "status": status}
-            )
+            platforms[group_id].append(ListedPlatform(platform, account_id, status))
         media_rows = await session.execute(
             select(Media.group_id, Media.url)
             .where(Media.group_id.in_(ids))
@@ -136,20 +158,20 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[st
         for group_id, url in media_rows:
             media[group_id].append(url)
     return [
-        {
-            "postGroupId": g.id,
-            "content": g.content,
-            "status": g.status,
-            "scheduledTime": iso(g.scheduled_time),
-            "createdAt": iso(g.created_at),
-            "updatedAt": iso(g.updated_at),
-            "platforms": _in_group_order(g, platforms[g.id]),
-            "mediaUrls": media[g.id],
-        }
+        GroupSummary(
+            id=g.id,
+            content=g.content,
+            status=g.status,
+            scheduled_time=g.scheduled_time,
+            created_at=g.created_at,
+            updated_at=g.updated_at,
+            platforms=_in_group_order(g, platforms[g.id]),
+            media_urls=media[g.id],
+        )
         for g in groups
     ]
 
 
-def _in_group_order(group: PostGroup, entries: list[dict[str, str]]) -> list[dict[str, str]]:
+def _in_group_order(group: PostGroup, entries: list[ListedPlatform]) -> list[ListedPlatform]:
     order = {pid: i for i, pid in enumerate(group.platforms)}
-    return sorted(entries, key=lambda e: order.get(e["platformId"], len(order)))
+    return sorted(entries, key=lambda e: order.get(e.platform_id, len(order)))

@@ -12,30 +12,17 @@ from postpost.errors import InvalidInput
 from postpost.services.timefmt import parse_scheduled_time
 
 PLATFORM_ID = re.compile(r"^[a-z]+-[A-Za-z0-9_.:-]+$")
-DEFAULT_SETTINGS: dict[str, dict[str, Any]] = {
-    "tiktok": {
-        "viewerSetting": "PUBLIC_TO_EVERYONE",
-        "allowComments": True,
-        "allowDuet": False,
-        "allowStitch": False,
-        "commercialContent": False,
-        "brandOrganic": False,
-        "brandedContent": False,
-    },
-    "instagram": {"videoType": "REELS"},
-    "youtube": {"privacy": "public", "title": ""},
-    "threads": {"replyControl": ""},
-}
 
 
 @dataclass(frozen=True)
 class NewPost:
-    """A validated create-post request."""
+    """A validated create-post request (settings still as the client sent them)."""
 
     content: str
     platform_ids: list[str]
     scheduled_time: datetime | None
-    platform_settings: dict[str, dict[str, Any]]
+    platform_settings: dict[str, Any]
+    alt_texts: list[str | None] | None
 
 
 def parse_create_post(body: Any) -> NewPost:
@@ -52,7 +39,22 @@ def parse_create_post(body: Any) -> NewPost:
         scheduled_time = parse_scheduled_time(raw_time)
         if scheduled_time is None:
             raise InvalidInput("Invalid scheduled time format")
-    return NewPost(content, platform_ids, scheduled_time, _settings(body.get("platformSettings")))
+    settings = _settings(body.get("platformSettings"))
+    return NewPost(content, platform_ids, scheduled_time, settings, parse_alt_texts(body.get("altTexts")))
+
+
+def parse_alt_texts(value: Any) -> list[str | None] | None:
+    """`altTexts`: a list (positional to the group's media, upload order) of strings or nulls."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidInput("altTexts must be an array of strings") from None
+    if not isinstance(value, list) or not all(v is None or isinstance(v, str) for v in value):
+        raise InvalidInput("altTexts must be an array of strings")
+    return [v if v is None or v.strip() else None for v in value]
 
 
 def _platforms(value: Any) -> list[str]:
@@ -74,7 +76,7 @@ def _platforms(value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _settings(value: Any) -> dict[str, dict[str, Any]]:
+def _settings(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -84,9 +86,4 @@ def _settings(value: Any) -> dict[str, dict[str, Any]]:
             raise InvalidInput("platformSettings must be an object")
     elif value is not None and not isinstance(value, dict):
         raise InvalidInput("platformSettings must be an object")
-    given = value or {}
-    merged = {}
-    for key, defaults in DEFAULT_SETTINGS.items():
-        override = given.get(key)
-        merged[key] = {**defaults, **override} if isinstance(override, dict) else dict(defaults)
-    return merged
+    return dict(value or {})

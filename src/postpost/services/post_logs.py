@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import PostLog
-from postpost.ids import iso, new_id
+from postpost.ids import new_id
 from postpost.services.auth import Principal
 from postpost.services.scoping import load_group
 
@@ -80,23 +81,24 @@ async def insert_logs(session: AsyncSession, rows: list[dict[str, Any]]) -> None
         await session.execute(insert(cast(Table, PostLog.__table__)), rows)
 
 
-def log_view(entry: PostLog) -> dict[str, Any]:
-    view: dict[str, Any] = {"_id": entry.id, "postGroupId": entry.group_id}
-    optional = {
-        "postId": entry.post_id,
-        "platform": entry.platform,
-        "event": entry.event,
-        "error": entry.error,
-        "httpStatus": entry.http_status,
-        "retryCount": entry.retry_count,
-        "metadata": entry.details,
-    }
-    view.update({k: v for k, v in optional.items() if v is not None})
-    view.update(createdAt=iso(entry.created_at), updatedAt=iso(entry.updated_at), __v=0)
-    return view
+@dataclass(frozen=True)
+class LogEntry:
+    """One event of a group's publishing timeline."""
+
+    id: str
+    group_id: str
+    post_id: str | None
+    platform: str | None
+    event: str
+    error: str | None
+    http_status: int | None
+    retry_count: int | None
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
 
 
-async def get_post_logs(session: AsyncSession, principal: Principal, group_id: str) -> list[dict[str, Any]]:
+async def get_post_logs(session: AsyncSession, principal: Principal, group_id: str) -> list[LogEntry]:
     """The first MAX_LOGS entries of the caller's group, oldest first."""
     group = await load_group(session, principal, group_id)
     rows = await session.scalars(
@@ -105,4 +107,19 @@ async def get_post_logs(session: AsyncSession, principal: Principal, group_id: s
         .order_by(PostLog.created_at, PostLog.id)
         .limit(MAX_LOGS)
     )
-    return [log_view(row) for row in rows]
+    return [
+        LogEntry(
+            id=row.id,
+            group_id=row.group_id,
+            post_id=row.post_id,
+            platform=row.platform,
+            event=row.event,
+            error=row.error,
+            http_status=row.http_status,
+            retry_count=row.retry_count,
+            metadata=dict(row.details) if row.details else None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]

@@ -1,7 +1,12 @@
-"""Post groups: create, read, reschedule or pause, delete (the PostPost v1 post endpoints)."""
+"""Post groups: create, read, reschedule or pause, delete (the PostPost v1 post endpoints).
+
+Functions return domain values; `postpost.wire` shapes them into the documented bodies.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -11,10 +16,13 @@ from postpost.db.models import Media, Post, PostGroup, PostLog
 from postpost.db.wakeup import announce_due
 from postpost.errors import InvalidInput
 from postpost.ids import iso, utcnow
+from postpost.platforms.descriptor import PlatformDescriptor
+from postpost.platforms.registry import descriptors
 from postpost.services.auth import Principal
-from postpost.services.connections import connections_by_compound_id
+from postpost.services.connections import connections_by_compound_id, split_platform_id
+from postpost.services.content_rules import check_alt_texts, check_text, merge_settings
 from postpost.services.limits import assert_can_schedule, assert_platforms_allowed
-from postpost.services.post_input import parse_create_post
+from postpost.services.post_input import parse_alt_texts, parse_create_post
 from postpost.services.post_logs import log_event
 from postpost.services.scoping import load_group
 from postpost.services.timefmt import parse_scheduled_time
@@ -22,13 +30,71 @@ from postpost.services.timefmt import parse_scheduled_time
 EDITABLE = ("draft", "scheduled")
 
 
+@dataclass(frozen=True)
+class PlatformPost:
+    """One platform post (or thread part) of a group."""
+
+    id: str
+    platform: str
+    account_id: str
+    content: str
+    status: str
+    posted_id: str | None
+    posted_url: str | None
+    error: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """A post group with its platform posts, in the order the client listed the platforms."""
+
+    id: str
+    status: str
+    processing_status: str
+    content: str
+    scheduled_time: datetime | None
+    posts: list[PlatformPost]
+    alt_texts: list[str | None]
+
+
+@dataclass(frozen=True)
+class UpdatedGroup:
+    """What update-post changed."""
+
+    id: str
+    status: str
+    scheduled_time: datetime | None
+
+
+def _targets(platform_ids: list[str]) -> dict[str, PlatformDescriptor]:
+    """The descriptors of the targeted platforms; InvalidInput for one that cannot publish."""
+    known = descriptors()
+    targets: dict[str, PlatformDescriptor] = {}
+    for platform_id in platform_ids:
+        name = split_platform_id(platform_id)[0]
+        if name not in known:
+            raise InvalidInput(f"Publishing to {name} is not supported: {platform_id}")
+        targets[name] = known[name]
+    return targets
+
+
+def check_content(content: str, targets: dict[str, PlatformDescriptor], alt_texts: list[str | None]) -> None:
+    """The targeted platforms' text and alt-text rules."""
+    for platform in targets.values():
+        check_text(content, platform)
+    check_alt_texts(alt_texts, targets.values())
+
+
 async def create_post(session: AsyncSession, principal: Principal, body: Any) -> str:
-    """Validate, check connections and limits, store the group and its platform posts."""
+    """Validate, check connections, content and limits, store the group and its platform posts."""
     new = parse_create_post(body)
     connections = await connections_by_compound_id(session, principal.user_id, new.platform_ids)
     for platform_id in new.platform_ids:
         if platform_id not in connections:
             raise InvalidInput(f"Platform connection not found: {platform_id}")
+    targets = _targets(new.platform_ids)
+    settings = merge_settings(new.platform_settings, descriptors(), targets)
+    check_content(new.content, targets, new.alt_texts or [])
     assert_platforms_allowed(principal.entitlements, new.platform_ids)
     now = utcnow()
     scheduled_time = max(new.scheduled_time, now) if new.scheduled_time else None
@@ -42,7 +108,8 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
         status=status,
         processing_status="pending",
         scheduled_time=scheduled_time,
-        platform_settings=new.platform_settings,
+        platform_settings=settings,
+        alt_texts=new.alt_texts,
         created_at=now,
         updated_at=now,
     )
@@ -80,45 +147,43 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
     return group.id
 
 
-def post_view(post: Post) -> dict[str, Any]:
-    """A get-post entry: raw platformId; `postedId`/`error` absent until set."""
-    view: dict[str, Any] = {
-        "_id": post.id,
-        "platform": post.platform,
-        "platformId": post.account_id,
-        "content": post.content,
-        "status": post.status,
-    }
-    if post.posted_id is not None:
-        view["postedId"] = post.posted_id
-    if post.error:
-        view["error"] = dict(post.error)
-    return view
-
-
-async def get_post(session: AsyncSession, principal: Principal, group_id: str) -> dict[str, Any]:
+async def get_post(session: AsyncSession, principal: Principal, group_id: str) -> GroupDetail:
     group = await load_group(session, principal, group_id)
-    posts = await session.scalars(select(Post).where(Post.group_id == group.id))
+    rows = await session.scalars(select(Post).where(Post.group_id == group.id))
     order = {pid: i for i, pid in enumerate(group.platforms)}
-    ordered = sorted(posts, key=lambda p: (order.get(f"{p.platform}-{p.account_id}", 0), p.thread_index))
-    return {
-        "success": True,
-        "postGroupId": group.id,
-        "status": group.status,
-        "processingStatus": group.processing_status,
-        "content": group.content,
-        "scheduledTime": iso(group.scheduled_time),
-        "posts": [post_view(p) for p in ordered],
-    }
+    ordered = sorted(rows, key=lambda p: (order.get(f"{p.platform}-{p.account_id}", 0), p.thread_index))
+    return GroupDetail(
+        id=group.id,
+        status=group.status,
+        processing_status=group.processing_status,
+        content=group.content,
+        scheduled_time=group.scheduled_time,
+        posts=[
+            PlatformPost(
+                id=p.id,
+                platform=p.platform,
+                account_id=p.account_id,
+                content=p.content,
+                status=p.status,
+                posted_id=p.posted_id,
+                posted_url=p.posted_url,
+                error=dict(p.error) if p.error else None,
+            )
+            for p in ordered
+        ],
+        alt_texts=list(group.alt_texts or []),
+    )
 
 
-async def update_post(
-    session: AsyncSession, principal: Principal, group_id: str, body: Any
-) -> dict[str, Any]:
-    """Reschedule, schedule a draft, or pause; refuses groups that are (being) published."""
+async def update_post(session: AsyncSession, principal: Principal, group_id: str, body: Any) -> UpdatedGroup:
+    """Reschedule, schedule a draft, or pause; refuses groups that are (being) published.
+
+    `altTexts` may be sent as well (or alone) to replace the group's alt texts.
+    """
     body = body if isinstance(body, dict) else {}
     status, raw_time = body.get("status") or None, body.get("scheduledTime") or None
-    if status is None and raw_time is None:
+    alt_texts = parse_alt_texts(body.get("altTexts"))
+    if status is None and raw_time is None and alt_texts is None:
         raise InvalidInput("Either status or scheduledTime must be provided")
     if status is not None and status not in EDITABLE:
         raise InvalidInput("Status must be either 'draft' or 'scheduled'")
@@ -132,11 +197,20 @@ async def update_post(
         raise InvalidInput(f"Cannot update post: post is currently in {group.status} status")
     if group.processing_status == "processing":
         raise InvalidInput("Cannot update post: post is currently in processing status")
+    targets = _targets(group.platforms)
+    if alt_texts is not None:
+        check_alt_texts(alt_texts, targets.values())
+        group.alt_texts = alt_texts
+    if status is None and raw_time is None:
+        group.updated_at = utcnow()
+        await session.commit()
+        return UpdatedGroup(group.id, group.status, group.scheduled_time)
     now = utcnow()
     target = status or group.status
     scheduled_time = max(new_time, now) if new_time else group.scheduled_time
     if target == "scheduled":
         scheduled_time = max(scheduled_time, now) if scheduled_time else now
+        check_content(group.content, targets, list(group.alt_texts or []))
         assert_platforms_allowed(principal.entitlements, group.platforms)
         await assert_can_schedule(
             session, principal, group.platforms, scheduled_time, now, exclude_group_id=group.id
@@ -166,10 +240,7 @@ async def update_post(
         log_event(session, group.id, "scheduled", details={"scheduledTime": iso(scheduled_time)})
         await announce_due(session)
     await session.commit()
-    reply: dict[str, Any] = {"_id": group.id, "status": group.status}
-    if group.scheduled_time is not None:
-        reply["scheduledTime"] = iso(group.scheduled_time)
-    return {"success": True, "message": "Post updated successfully", "postGroup": reply}
+    return UpdatedGroup(group.id, group.status, group.scheduled_time)
 
 
 async def delete_post(session: AsyncSession, principal: Principal, group_id: str) -> None:

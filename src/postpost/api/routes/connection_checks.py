@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from postpost import wire
 from postpost.api.deps import PrincipalDep, ServicesDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.api.schemas import ErrorBody, TestConnectionReply, responses
@@ -23,11 +24,6 @@ async def test_connection(
 ) -> JSONResponse:
     with failure_message("Failed to test connection"):
         result = await connection_checks.test_connection(
-            session,
-            principal,
-            services.box,
-            services.adapters.get,
-            platformId,
-            sandbox_url=services.sandbox_url,
+            session, principal, services.credentials, services.adapters.get, platformId
         )
-    return JSONResponse(result)
+    return JSONResponse(wire.connection_test(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from postpost import wire
 from postpost.api.deps import PrincipalDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.api.schemas import ErrorBody, PostLogsReply, responses
@@ -21,4 +22,4 @@ router = APIRouter()
 async def get_post_logs(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     with failure_message("Failed to get post logs"):
         logs = await post_logs.get_post_logs(session, principal, postGroupId)
-    return JSONResponse({"success": True, "logs": logs})
+    return JSONResponse(wire.post_logs(logs))

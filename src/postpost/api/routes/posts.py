@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from postpost import wire
 from postpost.api.deps import JsonBody, PrincipalDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.api.schemas import (
@@ -39,13 +40,13 @@ LIMITS = (403, LimitExceededBody, "Plan limit (LimitExceededError) or access err
 async def create_post(principal: PrincipalDep, session: SessionDep, body: JsonBody) -> JSONResponse:
     with failure_message("Failed to create post group"):
         group_id = await posts.create_post(session, principal, body)
-    return JSONResponse({"success": True, "postGroupId": group_id})
+    return JSONResponse(wire.created_post(group_id))
 
 
 @router.get("/get-post/{postGroupId}", response_model=GetPostReply, responses=responses(NOT_FOUND))
 async def get_post(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     with failure_message("Failed to fetch post group"):
-        return JSONResponse(await posts.get_post(session, principal, postGroupId))
+        return JSONResponse(wire.post_group(await posts.get_post(session, principal, postGroupId)))
 
 
 @router.get("/list-posts", response_model=ListPostsReply, responses=responses())
@@ -64,7 +65,7 @@ async def list_posts(
 ) -> JSONResponse:
     params: dict[str, Any] = dict(request.query_params)
     with failure_message("Failed to list posts"):
-        return JSONResponse(await listing.list_posts(session, principal, params))
+        return JSONResponse(wire.post_page(await listing.list_posts(session, principal, params)))
 
 
 @router.put(
@@ -77,7 +78,7 @@ async def update_post(
     postGroupId: str, principal: PrincipalDep, session: SessionDep, body: JsonBody
 ) -> JSONResponse:
     with failure_message("Failed to update post"):
-        return JSONResponse(await posts.update_post(session, principal, postGroupId, body))
+        return JSONResponse(wire.updated_post(await posts.update_post(session, principal, postGroupId, body)))
 
 
 @router.delete("/delete-post/{postGroupId}", response_model=SuccessReply, responses=responses(NOT_FOUND))
