@@ -43,7 +43,9 @@ def spawn(database_url: str, simulator: str, log_dir: Path, n: int) -> subproces
 async def wait_ready(log_dir: Path, n: int) -> None:
     """Until worker `n` says it is working (its signal handlers are installed by then)."""
     log = log_dir / f"worker-{n}.log"
-    await wait_until(lambda: b"postpost worker:" in log.read_bytes(), 60.0, lambda: f"worker {n} never started")
+    await wait_until(
+        lambda: b"postpost worker:" in log.read_bytes(), 60.0, lambda: f"worker {n} never started"
+    )
 
 
 async def count_by_status(harness) -> dict[str, int]:

@@ -29,7 +29,9 @@ def fake_jwt(exp: float) -> str:
 
 def base_creds(simulator_url: str, **secrets: str) -> Credentials:
     return creds_of(
-        "", f"{simulator_url}/bluesky", {"identifier": HANDLE, "app_password": "aaaa-bbbb-cccc-dddd", **secrets}
+        "",
+        f"{simulator_url}/bluesky",
+        {"identifier": HANDLE, "app_password": "aaaa-bbbb-cccc-dddd", **secrets},
     )
 
 
@@ -138,10 +140,10 @@ async def test_publish_thread_with_reply_refs(adapter: BlueskyAdapter, creds: Cr
     assert first.remote_id == f"at://{creds.account_id}/app.bsky.feed.post/{rkey_for('t1')}"
     assert first.url == f"https://bsky.app/profile/{creds.account_id}/post/{rkey_for('t1')}"
     assert first.ref["uri"] == first.remote_id and first.ref["cid"]
-    second = await publish(adapter, "reply", creds, "t2", reply_to=ReplyTo(first, first)
-    )
+    second = await publish(adapter, "reply", creds, "t2", reply_to=ReplyTo(first, first))
     # a parent known only by its URI still works: the adapter reads its cid
-    third = await publish(adapter, "reply 2", creds, "t3", reply_to=ReplyTo(first, Published(second.remote_id))
+    third = await publish(
+        adapter, "reply 2", creds, "t3", reply_to=ReplyTo(first, Published(second.remote_id))
     )
     listed = {p["id"]: p["replyTo"] for p in sim.posts("bluesky")}
     assert listed == {

@@ -17,7 +17,9 @@ ACCOUNT = "4242"
 
 
 def creds(simulator_url: str, account: str = ACCOUNT, **secrets: str) -> Credentials:
-    return creds_of(account, f"{simulator_url}/mastodon", {"access_token": f"sandbox.{account}.tok", **secrets})
+    return creds_of(
+        account, f"{simulator_url}/mastodon", {"access_token": f"sandbox.{account}.tok", **secrets}
+    )
 
 
 @pytest.fixture
