@@ -71,6 +71,8 @@ class Sim:
 
     def posts(self, platform: str | None = None) -> list[dict[str, Any]]:
         posts: list[dict[str, Any]] = control(self.url, "GET", "/posts")["posts"]
+        for post in posts:
+            assert post.pop("at").endswith("Z")  # when the platform accepted it
         return [p for p in posts if platform is None or p["platform"] == platform]
 
     def fault(self, platform: str, account: str, fault: str, times: int = 1) -> None:

@@ -67,6 +67,7 @@ async def test_publish_returns_status_and_is_listed(
             "id": published.remote_id,
             "text": "Hello fediverse",
             "replyTo": None,
+            "media": [],
         }
     ]
 
@@ -188,7 +189,7 @@ async def test_text_limit_is_the_instances_own(adapter: MastodonAdapter, simulat
     from tests.conftest import ServerThread
 
     assert await adapter.text_limit(creds(simulator_url)) == 500
-    with ServerThread(create_simulator_app(mastodon_max_characters=1000)) as roomy:
+    with ServerThread(create_simulator_app(options={"mastodon": {"max_characters": 1000}})) as roomy:
         assert await adapter.text_limit(creds(roomy)) == 1000
         published = await publish(adapter, "y" * 900, creds(roomy), "long")
         assert published.remote_id

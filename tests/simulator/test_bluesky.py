@@ -63,6 +63,8 @@ async def create(
 
 async def control_posts(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     posts: list[dict[str, Any]] = (await client.get("/_control/posts")).json()["posts"]
+    for post in posts:
+        assert post.pop("at").endswith("Z")
     return posts
 
 
@@ -195,7 +197,14 @@ async def test_create_and_get_record(client: httpx.AsyncClient) -> None:
     assert got["value"]["text"] == "hello"
     assert got["value"]["$type"] == POST
     assert await control_posts(client) == [
-        {"platform": "bluesky", "account": s["did"], "id": body["uri"], "text": "hello", "replyTo": None}
+        {
+            "platform": "bluesky",
+            "account": s["did"],
+            "id": body["uri"],
+            "text": "hello",
+            "replyTo": None,
+            "media": [],
+        }
     ]
 
 

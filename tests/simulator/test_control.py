@@ -36,7 +36,7 @@ def live_url() -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_simulator_app(stall_seconds=0.2),
+        create_simulator_app(stall_seconds=0.2, slow_seconds=0.3),
         loop="asyncio",
         http="h11",
         lifespan="off",
@@ -83,7 +83,9 @@ async def bsky_post(
     }
     if rkey is not None:
         body["rkey"] = rkey
-    kwargs: dict[str, Any] = {} if read_timeout is None else {"timeout": read_timeout}
+    kwargs: dict[str, Any] = (
+        {} if read_timeout is None else {"timeout": httpx.Timeout(5.0, read=read_timeout)}
+    )
     return await client.post(
         CREATE, json=body, headers={"Authorization": f"Bearer {s['accessJwt']}"}, **kwargs
     )
@@ -93,6 +95,8 @@ async def posts(client: httpx.AsyncClient, **params: str) -> list[dict[str, Any]
     r = await client.get("/_control/posts", params=params)
     assert r.status_code == 200
     listed: list[dict[str, Any]] = r.json()["posts"]
+    for post in listed:
+        assert post.pop("at").endswith("Z")
     return listed
 
 
@@ -109,7 +113,8 @@ async def queue(client: httpx.AsyncClient, platform: str, account: str, fault: s
 async def test_health(client: httpx.AsyncClient) -> None:
     r = await client.get("/_control/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok"}
+    assert r.json()["status"] == "ok"
+    assert {"mastodon", "bluesky"} <= set(r.json()["platforms"])
 
 
 async def test_posts_listing_order_and_filters(client: httpx.AsyncClient) -> None:
@@ -122,7 +127,14 @@ async def test_posts_listing_order_and_filters(client: httpx.AsyncClient) -> Non
     assert [p["text"] for p in await posts(client, platform="mastodon", account="2")] == ["m2"]
     by_did = await posts(client, platform="bluesky", account=alice["did"])
     assert by_did == [
-        {"platform": "bluesky", "account": alice["did"], "id": b1["uri"], "text": "b1", "replyTo": None}
+        {
+            "platform": "bluesky",
+            "account": alice["did"],
+            "id": b1["uri"],
+            "text": "b1",
+            "replyTo": None,
+            "media": [],
+        }
     ]
     assert await posts(client, account="alice.test") == by_did
 
@@ -265,7 +277,7 @@ async def test_mastodon_timeout_after_commit(live_url: str) -> None:
     account = "7001"
     headers = {**mastodon_auth(account), "Idempotency-Key": "tac-1"}
     text = "slow #sandbox:timeout-after-commit"
-    async with httpx.AsyncClient(base_url=live_url, timeout=0.05) as c:
+    async with httpx.AsyncClient(base_url=live_url, timeout=httpx.Timeout(5.0, read=0.05)) as c:
         with pytest.raises(httpx.ReadTimeout):
             await c.post(STATUSES, json={"status": text}, headers=headers)
         listed = await posts(c, platform="mastodon", account=account)
@@ -282,7 +294,9 @@ async def test_mastodon_queued_timeout_after_commit(live_url: str) -> None:
     async with httpx.AsyncClient(base_url=live_url, timeout=2) as c:
         await queue(c, "mastodon", account, "timeout-after-commit")
         with pytest.raises(httpx.ReadTimeout):
-            await c.post(STATUSES, json={"status": "q"}, headers=headers, timeout=0.05)
+            await c.post(
+                STATUSES, json={"status": "q"}, headers=headers, timeout=httpx.Timeout(5.0, read=0.05)
+            )
         r = await c.post(STATUSES, json={"status": "q"}, headers=headers)
         assert r.status_code == 200
         assert len(await posts(c, platform="mastodon", account=account)) == 1
@@ -325,3 +339,51 @@ async def test_mounted_under_sandbox_prefix() -> None:
         assert r.status_code == 200
         r = await c.get("/sandbox/_control/posts")
         assert len(r.json()["posts"]) == 1
+
+
+async def test_reset_one_account_keeps_the_others(client: httpx.AsyncClient) -> None:
+    alice = await login(client, "alice.test")
+    await client.post(STATUSES, json={"status": "m1"}, headers=mastodon_auth("1"))
+    await client.post(STATUSES, json={"status": "m2"}, headers=mastodon_auth("2"))
+    await bsky_post(client, alice, "b1")
+    await client.post(
+        "/_control/faults", json={"platform": "mastodon", "account": "1", "fault": "server-error"}
+    )
+    r = await client.post("/_control/reset", json={"platform": "mastodon", "account": "1"})
+    assert r.json() == {"status": "ok", "platform": "mastodon", "account": "1"}
+    assert [p["text"] for p in await posts(client)] == ["m2", "b1"]
+    assert (await client.get("/_control/faults")).json() == {"faults": []}
+    # its statuses are gone from the instance too
+    r = await client.get("/mastodon/api/v1/accounts/1/statuses")
+    assert r.json() == []
+    r = await client.post("/_control/reset", json={"platform": "bluesky", "account": "alice.test"})
+    assert r.json()["account"] == alice["did"]
+    assert [p["text"] for p in await posts(client)] == ["m2"]
+    for bad in ({"platform": "nope", "account": "1"}, {"platform": "mastodon"}, [1]):
+        assert (await client.post("/_control/reset", json=bad)).status_code == 400
+
+
+async def test_request_log(client: httpx.AsyncClient) -> None:
+    await client.post(STATUSES, json={"status": "m1"}, headers=mastodon_auth("1"))
+    await client.get("/mastodon/api/v2/instance")
+    await login(client, "alice.test")
+    everything = (await client.get("/_control/requests")).json()["requests"]
+    assert [(r["platform"], r["method"], r["path"]) for r in everything] == [
+        ("mastodon", "POST", "/api/v1/statuses"),
+        ("mastodon", "GET", "/api/v2/instance"),
+        ("bluesky", "POST", "/xrpc/com.atproto.server.createSession"),
+    ]
+    only = (
+        await client.get("/_control/requests", params={"platform": "mastodon", "path": "/api/v2/instance"})
+    ).json()
+    assert len(only["requests"]) == 1
+
+
+async def test_slow_marker_answers_after_a_while(live_url: str) -> None:
+    async with httpx.AsyncClient(base_url=live_url, timeout=5) as c:
+        await c.post("/_control/reset")
+        started = time.monotonic()
+        r = await c.post(STATUSES, json={"status": "big upload #sandbox:slow"}, headers=mastodon_auth("9"))
+        assert r.status_code == 200
+        assert time.monotonic() - started >= 0.3  # the live app was built with slow_seconds=0.3
+        assert [p["text"] for p in await posts(c)] == ["big upload #sandbox:slow"]

@@ -21,6 +21,8 @@ async def control_posts(client: httpx.AsyncClient, **params: str) -> list[dict[s
     r = await client.get("/_control/posts", params=params)
     assert r.status_code == 200
     posts: list[dict[str, object]] = r.json()["posts"]
+    for post in posts:
+        assert str(post.pop("at")).endswith("Z")
     return posts
 
 
@@ -110,6 +112,7 @@ async def test_create_status_json(client: httpx.AsyncClient) -> None:
             "id": s["id"],
             "text": "Hello <world> & co",
             "replyTo": None,
+            "media": [],
         }
     ]
 

@@ -1,4 +1,4 @@
-"""Fake Mastodon and Bluesky HTTP APIs for sandbox mode and tests.
+"""Fakes of the social platforms' HTTP APIs, for sandbox mode and tests.
 
 This package stands in for the outside world: it imports nothing from the
 rest of ``postpost``.

@@ -2,6 +2,8 @@
 
 Sessions are stateless (any handle or ``did:plc:`` with a non-empty
 password logs in); tokens are HS256 JWTs signed with a per-app secret.
+A handle maps to ``did:plc:`` + base32(sha256(handle))[:24]; a DID logs in as itself
+with the handle ``<its suffix>.sandbox.bsky``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import anyio
 import regex
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from postpost.simulator.faults import POST_COMMIT, marker_fault, parse_markers
-from postpost.simulator.state import BskyRecord, SimulatorState, did_for_identifier
+from postpost.simulator.fake import Fake
+from postpost.simulator.world import World
 
 POST_COLLECTION = "app.bsky.feed.post"
 ACCESS_SCOPE = "com.atproto.access"
@@ -58,7 +60,38 @@ EMBED_TYPES = frozenset(
 _GRAPHEME = regex.compile(r"\X")
 _RECORD_PREFIX = f"Invalid {POST_COLLECTION} record: "
 
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(slots=True)
+class Record:
+    """A stored AT Protocol record."""
+
+    uri: str
+    cid: str
+    value: dict[str, Any]
+
+
+def encode_tid(value: int) -> str:
+    """A 64-bit integer as a 13-character base32-sortable TID."""
+    chars = []
+    for _ in range(13):
+        chars.append(TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def did_for_identifier(identifier: str) -> tuple[str, str]:
+    """Map a login identifier (handle or ``did:plc:``) to ``(did, handle)``."""
+    ident = identifier.strip()
+    if ident.startswith("did:"):
+        suffix = ident.rsplit(":", 1)[-1]
+        return ident, f"{suffix}.sandbox.bsky"
+    handle = ident.lstrip("@").lower()
+    digest = base64.b32encode(hashlib.sha256(handle.encode()).digest()).decode().lower()
+    return "did:plc:" + digest[:24], handle
 
 
 def xrpc_error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -193,11 +226,18 @@ def _validate_embed(embed: Any) -> str | None:
     return None
 
 
-class BlueskyAPI:
-    """XRPC handlers bound to a :class:`SimulatorState`."""
+class BlueskyFake(Fake):
+    """A Bluesky PDS: sessions, post records, reads."""
 
-    def __init__(self, state: SimulatorState) -> None:
-        self.state = state
+    name = "bluesky"
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.records: dict[tuple[str, str, str], Record] = {}
+        self.rkeys: dict[tuple[str, str], list[str]] = {}
+        self.handles: dict[str, str] = {}
+        self.revoked_refresh: set[str] = set()
+        self.last_tid_micros = 0
         self._methods: dict[str, tuple[str, Handler]] = {
             "com.atproto.server.createSession": ("POST", self.create_session),
             "com.atproto.server.refreshSession": ("POST", self.refresh_session),
@@ -207,7 +247,28 @@ class BlueskyAPI:
             "com.atproto.repo.listRecords": ("GET", self.list_records),
         }
 
-    def routes(self) -> list[Route]:
+    def forget(self, account: str | None = None) -> None:
+        if account is None:
+            self.records.clear()
+            self.rkeys.clear()
+            self.handles.clear()
+            self.revoked_refresh.clear()
+            return
+        for record in [k for k in self.records if k[0] == account]:
+            del self.records[record]
+        for listing in [k for k in self.rkeys if k[0] == account]:
+            del self.rkeys[listing]
+        self.handles.pop(account, None)
+
+    def account_key(self, account: str) -> str:
+        return account if account.startswith("did:") else did_for_identifier(account)[0]
+
+    def next_tid(self) -> str:
+        """A fresh, strictly increasing TID."""
+        self.last_tid_micros = max(int(self.world.clock() * 1_000_000), self.last_tid_micros + 1)
+        return encode_tid((self.last_tid_micros << 10) | 0x1F)
+
+    def routes(self) -> list[BaseRoute]:
         """Routes relative to the PDS base URL."""
         return [Route("/xrpc/{nsid}", self.dispatch, methods=["GET", "POST"])]
 
@@ -226,12 +287,12 @@ class BlueskyAPI:
 
     def _sign(self, header: str, payload: dict[str, Any]) -> str:
         signing_input = f"{header}.{_b64(_compact(payload))}"
-        sig = hmac.new(self.state.secret, signing_input.encode(), hashlib.sha256).digest()
+        sig = hmac.new(self.world.secret, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{_b64(sig)}"
 
     def issue_session(self, did: str) -> dict[str, Any]:
         """Issue a fresh access/refresh pair for ``did`` (session response body)."""
-        iat = int(self.state.clock())
+        iat = int(self.world.clock())
         access = {
             "scope": ACCESS_SCOPE,
             "sub": did,
@@ -257,7 +318,7 @@ class BlueskyAPI:
         }
 
     def _handle(self, did: str) -> str:
-        return self.state.handles.get(did) or f"{did.rsplit(':', 1)[-1]}.sandbox.bsky"
+        return self.handles.get(did) or f"{did.rsplit(':', 1)[-1]}.sandbox.bsky"
 
     def _decode(self, request: Request) -> dict[str, Any] | None:
         auth = request.headers.get("authorization", "")
@@ -265,7 +326,7 @@ class BlueskyAPI:
         parts = token.strip().split(".")
         if scheme.lower() != "bearer" or len(parts) != 3:
             return None
-        expected = hmac.new(self.state.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        expected = hmac.new(self.world.secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
         try:
             if not hmac.compare_digest(expected, _unb64(parts[2])):
                 return None
@@ -279,7 +340,7 @@ class BlueskyAPI:
         payload = self._decode(request)
         if payload is None:
             return xrpc_error(401, "AuthenticationRequired", "Authentication Required")
-        if payload.get("exp", 0) <= self.state.clock():
+        if payload.get("exp", 0) <= self.world.clock():
             return xrpc_error(400, "ExpiredToken", "Token has expired")
         if payload.get("scope") != scope:
             return xrpc_error(400, "InvalidToken", "Bad token scope")
@@ -287,7 +348,7 @@ class BlueskyAPI:
 
     def _rl_headers(self, *, remaining: int = RATE_LIMIT - 1, reset: int | None = None) -> dict[str, str]:
         if reset is None:
-            reset = (int(self.state.clock()) // RATE_WINDOW + 1) * RATE_WINDOW
+            reset = (int(self.world.clock()) // RATE_WINDOW + 1) * RATE_WINDOW
         return {
             "ratelimit-limit": str(RATE_LIMIT),
             "ratelimit-remaining": str(remaining),
@@ -311,7 +372,7 @@ class BlueskyAPI:
         if not did.startswith("did:plc:"):
             return xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
         if not body["identifier"].strip().startswith("did:"):
-            self.state.handles[did] = handle
+            self.handles[did] = handle
         return JSONResponse(self.issue_session(did))
 
     async def refresh_session(self, request: Request) -> Response:
@@ -320,9 +381,9 @@ class BlueskyAPI:
         if isinstance(payload, JSONResponse):
             return payload
         jti = str(payload.get("jti"))
-        if jti in self.state.revoked_refresh:
+        if jti in self.revoked_refresh:
             return xrpc_error(400, "ExpiredToken", "Token has been revoked")
-        self.state.revoked_refresh.add(jti)
+        self.revoked_refresh.add(jti)
         return JSONResponse(self.issue_session(str(payload["sub"])))
 
     async def get_session(self, request: Request) -> Response:
@@ -335,7 +396,7 @@ class BlueskyAPI:
 
     # ----- repo.* ----------------------------------------------------------
 
-    def _fault_response(self, fault: str) -> JSONResponse:
+    def fault_response(self, fault: str) -> Response:
         if fault == "auth-expired":
             return xrpc_error(401, "AuthenticationRequired", "Token could not be verified")
         if fault == "invalid-content":
@@ -343,7 +404,8 @@ class BlueskyAPI:
                 400, "InvalidRequest", _RECORD_PREFIX + "disallowed content", self._rl_headers()
             )
         if fault == "rate-limited":
-            headers = self._rl_headers(remaining=0, reset=int(self.state.clock()) + 1)
+            reset = int(self.world.clock() + self.world.hold_seconds + 0.999)
+            headers = self._rl_headers(remaining=0, reset=reset)
             return xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
         return xrpc_error(500, "InternalServerError", "Internal Server Error")
 
@@ -357,20 +419,14 @@ class BlueskyAPI:
         body = await _json_object(request)
         if body is None:
             return xrpc_error(400, "InvalidRequest", "Input must be a JSON object", headers)
-        state = self.state
-        fault = state.faults.pop("bluesky", did)
-        if fault is not None and fault not in POST_COMMIT:
-            return self._fault_response(fault)
         record = body.get("record")
         text = record.get("text") if isinstance(record, dict) else None
         rkey = body.get("rkey")
-        if isinstance(text, str):
-            markers = parse_markers(text, "bluesky")
-            if markers:
-                key = rkey if isinstance(rkey, str) and rkey else "text:" + text
-                fault = fault or marker_fault(markers, state.next_attempt("bluesky", did, key))
-                if fault is not None and fault not in POST_COMMIT:
-                    return self._fault_response(fault)
+        attempt_key = rkey if isinstance(rkey, str) and rkey else f"text:{text}"
+        fault = self.world.fault_for("bluesky", did, text if isinstance(text, str) else "", attempt_key)
+        if self.rejects(fault):
+            assert fault is not None
+            return self.fault_response(fault)
 
         for name in ("repo", "collection", "record"):
             if name not in body:
@@ -392,12 +448,12 @@ class BlueskyAPI:
                 400, "InvalidRequest", _RECORD_PREFIX + 'Record must have the property "text"', headers
             )
         if rkey is None:
-            rkey = state.next_tid()
+            rkey = self.next_tid()
         elif not isinstance(rkey, str) or not TID_RE.match(rkey):
             msg = f"Invalid record key for {collection}: {rkey!r} is not a valid TID"
             return xrpc_error(400, "InvalidRequest", msg, headers)
         uri = f"at://{did}/{collection}/{rkey}"
-        if (did, collection, rkey) in state.records:
+        if (did, collection, rkey) in self.records:
             return xrpc_error(400, "InvalidRequest", f"Record already exists at {uri}", headers)
         error = validate_post(record, text)
         if error is None and "reply" in record and not self._reply_ok(record["reply"]):
@@ -406,17 +462,17 @@ class BlueskyAPI:
             return xrpc_error(400, "InvalidRequest", error, headers)
 
         cid = cid_for(record)
-        rev = state.next_tid()
-        state.add_record(did, collection, rkey, BskyRecord(uri, cid, record))
+        rev = self.next_tid()
+        self.records[(did, collection, rkey)] = Record(uri, cid, record)
+        bisect.insort(self.rkeys.setdefault((did, collection), []), rkey)
+        reply = record.get("reply")
+        parent = reply["parent"]["uri"] if isinstance(reply, dict) else None
+        self.world.accept("bluesky", did, uri, text, parent)
         commit = {"cid": cid_for({"did": did, "rev": rev, "data": cid}), "rev": rev}
         response = JSONResponse(
             {"uri": uri, "cid": cid, "commit": commit, "validationStatus": "valid"}, headers=headers
         )
-        if fault == "timeout-after-commit":
-            await anyio.sleep(state.stall_seconds)
-        elif fault == "server-error-after-commit":
-            return self._fault_response(fault)
-        return response
+        return await self.finish(fault, response)
 
     def _reply_ok(self, reply: Any) -> bool:
         if not isinstance(reply, dict):
@@ -429,7 +485,7 @@ class BlueskyAPI:
             m = AT_URI_RE.match(uri) if isinstance(uri, str) else None
             if m is None:
                 return False
-            found = self.state.records.get((m.group(1), m.group(2), m.group(3)))
+            found = self.records.get((m.group(1), m.group(2), m.group(3)))
             if found is None or found.cid != cid:
                 return False
         return True
@@ -451,7 +507,7 @@ class BlueskyAPI:
         if isinstance(params, JSONResponse):
             return params
         repo, collection, rkey = params
-        found = self.state.records.get((repo, collection, rkey))
+        found = self.records.get((repo, collection, rkey))
         want_cid = request.query_params.get("cid")
         if found is None or (want_cid and want_cid != found.cid):
             return xrpc_error(
@@ -472,7 +528,7 @@ class BlueskyAPI:
             limit = 0
         if not 1 <= limit <= 100:
             return xrpc_error(400, "InvalidRequest", "limit must be between 1 and 100")
-        keys = self.state.rkeys.get((repo, collection), [])
+        keys = self.rkeys.get((repo, collection), [])
         cursor = q.get("cursor")
         if q.get("reverse", "").lower() == "true":
             start = bisect.bisect_right(keys, cursor) if cursor else 0
@@ -482,7 +538,7 @@ class BlueskyAPI:
             page = keys[max(0, end - limit) : end][::-1]
         records = []
         for rkey in page:
-            rec = self.state.records[(repo, collection, rkey)]
+            rec = self.records[(repo, collection, rkey)]
             records.append({"uri": rec.uri, "cid": rec.cid, "value": rec.value})
         out: dict[str, Any] = {"records": records}
         if len(page) == limit:
@@ -496,3 +552,6 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+FAKE = BlueskyFake

@@ -1,16 +1,18 @@
-"""Fault injection: content markers and per-account fault queues.
+"""Fault injection: content markers and per-account fault queues, the same for every fake.
 
-Canonical fault kinds (what a handler renders):
+Canonical fault kinds (each fake renders them in its platform's own wire format):
 
-* ``auth-expired`` / ``invalid-content`` - rejected before anything is stored;
-* ``rate-limited`` / ``server-error`` - transient, rejected before anything is stored;
-* ``timeout-after-commit`` - stored, then the response stalls;
-* ``server-error-after-commit`` - stored, then a 5xx is answered.
+* ``auth-expired`` / ``invalid-content``: rejected before anything is stored;
+* ``rate-limited`` / ``server-error``: transient, rejected before anything is stored;
+* ``timeout-after-commit``: stored, then the answer stalls past any client timeout;
+* ``server-error-after-commit``: stored, then a 5xx is answered;
+* ``slow``: stored, answered normally after a while (a long publish, not a failure);
+* ``media-processing-failed`` / ``media-slow``: uploaded media ends in an error / takes long to
+  process; ``upload-interrupted``: a resumable upload is cut after half of the bytes.
 
-Content markers ``#sandbox:<name>`` or ``#sandbox:<name>@<platform>`` in the
-post text select faults per post: ``auth-expired`` and ``invalid-content``
-are permanent, the ``*-once`` markers apply to successive attempts of the
-same post (first once-marker on the first attempt, second on the second...).
+Content markers ``#sandbox:<name>`` or ``#sandbox:<name>@<platform>`` in the post text select
+faults per post: the permanent ones apply on every attempt, the ``*-once`` markers to successive
+attempts of the same post (first once-marker on the first attempt, second on the second…).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from __future__ import annotations
 import re
 from collections import deque
 
-PLATFORMS = frozenset({"mastodon", "bluesky"})
-
-PERMANENT = ("auth-expired", "invalid-content")
+PERMANENT = ("auth-expired", "invalid-content", "slow", "media-processing-failed", "media-slow")
 PRE_COMMIT = frozenset({"auth-expired", "invalid-content", "rate-limited", "server-error"})
-POST_COMMIT = frozenset({"timeout-after-commit", "server-error-after-commit"})
-QUEUE_FAULTS = PRE_COMMIT | POST_COMMIT
+POST_COMMIT = frozenset({"timeout-after-commit", "server-error-after-commit", "slow"})
+MEDIA = frozenset({"media-processing-failed", "media-slow", "upload-interrupted"})
+QUEUE_FAULTS = PRE_COMMIT | POST_COMMIT | MEDIA
 
 # marker name -> canonical kind
 _MARKERS = {
@@ -33,6 +34,10 @@ _MARKERS = {
     "server-error-once": "server-error",
     "timeout-after-commit": "timeout-after-commit",
     "server-error-after-commit": "server-error-after-commit",
+    "slow": "slow",
+    "media-processing-failed": "media-processing-failed",
+    "media-slow": "media-slow",
+    "upload-interrupted": "upload-interrupted",
 }
 # queue names also accept the marker spellings
 _QUEUE_ALIASES = {
@@ -45,7 +50,7 @@ _MARKER_RE = re.compile(r"#sandbox:([a-z0-9-]+)(?:@([a-z]+))?", re.IGNORECASE)
 
 
 def parse_markers(text: str, platform: str) -> list[str]:
-    """Return the canonical fault kinds the text's markers select on ``platform``, in text order."""
+    """The canonical fault kinds the text's markers select on ``platform``, in text order."""
     if "#" not in text or "#sandbox:" not in text.lower():
         return []
     found: list[str] = []
@@ -58,12 +63,17 @@ def parse_markers(text: str, platform: str) -> list[str]:
 
 
 def marker_fault(markers: list[str], attempt: int) -> str | None:
-    """Pick the fault for attempt number ``attempt`` (0-based) of a post carrying ``markers``."""
+    """The fault for attempt number ``attempt`` (0-based) of a post carrying ``markers``."""
     for kind in markers:
-        if kind in PERMANENT:
+        if kind in PERMANENT and kind not in MEDIA:
             return kind
-    once = [k for k in markers if k not in PERMANENT]
+    once = [k for k in markers if k not in PERMANENT and k not in MEDIA]
     return once[attempt] if attempt < len(once) else None
+
+
+def media_fault(text: str, platform: str) -> str | None:
+    """The media fault the text's markers ask for on ``platform``, if any."""
+    return next((kind for kind in parse_markers(text, platform) if kind in MEDIA), None)
 
 
 def normalize_fault(name: str) -> str | None:
@@ -98,6 +108,10 @@ class FaultQueues:
     def pending(self) -> list[dict[str, object]]:
         """List queued faults (for the control API)."""
         return [{"platform": p, "account": a, "faults": list(q)} for (p, a), q in self._queues.items()]
+
+    def drop(self, platform: str, account: str) -> None:
+        """Drop one account's queued faults."""
+        self._queues.pop((platform, account), None)
 
     def clear(self) -> None:
         """Drop every queued fault."""

@@ -1,7 +1,7 @@
 """Fake of the Mastodon REST API subset a publishing service uses.
 
 Tokens are accepted statelessly: ``Bearer sandbox.<digits>.<anything>``
-authenticates account ``<digits>``.
+authenticates account ``<digits>`` (sandbox accounts are made that way).
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from postpost.simulator.faults import POST_COMMIT, marker_fault, parse_markers
-from postpost.simulator.state import SimulatorState, iso_timestamp
+from postpost.simulator.fake import Fake
+from postpost.simulator.world import World, iso_timestamp
 
 URL_LENGTH = 23
 RATE_LIMIT = 300
 RATE_WINDOW = 300
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+IDEMPOTENCY_TTL_SECONDS = 3600.0
 
 
 def instance_configuration(max_characters: int) -> dict[str, Any]:
@@ -145,13 +145,20 @@ def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "t", "on", "yes"))
 
 
-class MastodonAPI:
-    """Request handlers bound to a :class:`SimulatorState`."""
+class MastodonFake(Fake):
+    """A Mastodon instance: statuses, accounts and the instance's configuration."""
 
-    def __init__(self, state: SimulatorState) -> None:
-        self.state = state
+    name = "mastodon"
 
-    def routes(self) -> list[Route]:
+    def __init__(self, world: World, *, max_characters: int = 500) -> None:
+        super().__init__(world)
+        self.max_characters = max_characters
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.by_account: dict[str, list[str]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
+        self.last_id = 0
+
+    def routes(self) -> list[BaseRoute]:
         """Routes relative to the instance base URL."""
         return [
             Route("/api/v1/statuses", self.create_status, methods=["POST"]),
@@ -162,10 +169,37 @@ class MastodonAPI:
             Route("/api/v1/instance", self.instance_v1, methods=["GET"]),
         ]
 
+    def forget(self, account: str | None = None) -> None:
+        if account is None:
+            self.statuses.clear()
+            self.by_account.clear()
+            self.idempotency.clear()
+            return
+        for status_id in self.by_account.pop(account, []):
+            self.statuses.pop(status_id, None)
+        for used in [k for k in self.idempotency if k[0] == account]:
+            del self.idempotency[used]
+
+    def next_status_id(self) -> str:
+        """A snowflake-like id: ``(unix ms << 16) | seq``, strictly increasing."""
+        self.last_id = max(int(self.world.clock() * 1000) << 16, self.last_id + 1)
+        return str(self.last_id)
+
+    def idempotent_status(self, account: str, key: str) -> dict[str, Any] | None:
+        """The status created earlier with this Idempotency-Key, if still valid."""
+        hit = self.idempotency.get((account, key))
+        if hit is None:
+            return None
+        status_id, at = hit
+        if self.world.clock() - at > IDEMPOTENCY_TTL_SECONDS:
+            del self.idempotency[(account, key)]
+            return None
+        return self.statuses.get(status_id)
+
     # ----- helpers ---------------------------------------------------------
 
     def _rl_headers(self, *, remaining: int = RATE_LIMIT - 1, reset: float | None = None) -> dict[str, str]:
-        now = self.state.clock()
+        now = self.world.clock()
         if reset is None:
             reset = (int(now) // RATE_WINDOW + 1) * RATE_WINDOW
         return {
@@ -191,29 +225,23 @@ class MastodonAPI:
             "avatar_static": avatar,
             "followers_count": 0,
             "following_count": 0,
-            "statuses_count": len(self.state.statuses_by_account.get(account_id, ())),
+            "statuses_count": len(self.by_account.get(account_id, ())),
         }
 
-    def _fault_response(self, fault: str) -> JSONResponse:
+    def fault_response(self, fault: str) -> Response:
         if fault == "auth-expired":
             return JSONResponse(_INVALID_TOKEN, 401)
         if fault == "invalid-content":
             body = {"error": "Validation failed: Text contains disallowed content"}
             return JSONResponse(body, 422, headers=self._rl_headers())
         if fault == "rate-limited":
-            headers = self._rl_headers(remaining=0, reset=self.state.clock() + 1)
-            headers["Retry-After"] = "1"
+            hold = self.world.hold_seconds
+            headers = self._rl_headers(remaining=0, reset=self.world.clock() + hold)
+            headers["Retry-After"] = str(max(1, round(hold)))
             return JSONResponse({"error": "Too many requests"}, 429, headers=headers)
         if fault == "server-error":
             return JSONResponse({"error": "Service Unavailable"}, 503)
         return JSONResponse({"error": "Internal Server Error"}, 500)  # server-error-after-commit
-
-    async def _after_commit(self, fault: str | None, response: JSONResponse) -> Response:
-        if fault == "timeout-after-commit":
-            await anyio.sleep(self.state.stall_seconds)
-        elif fault == "server-error-after-commit":
-            return self._fault_response(fault)
-        return response
 
     # ----- handlers --------------------------------------------------------
 
@@ -225,29 +253,21 @@ class MastodonAPI:
         params = await read_params(request)
         if params is None:
             return JSONResponse({"error": "Invalid request body"}, 400, headers=self._rl_headers())
-        state = self.state
-        queued = state.faults.pop("mastodon", account)
-        if queued is not None and queued not in POST_COMMIT:
-            return self._fault_response(queued)
         key = request.headers.get("idempotency-key") or None
-        if key is not None:
-            existing = state.idempotent_status(account, key)
-            if existing is not None:
-                return await self._after_commit(queued, JSONResponse(existing, headers=self._rl_headers()))
-
         raw_text = params.get("status")
         text = "" if raw_text is None else str(raw_text)
-        fault = queued
-        markers = parse_markers(text, "mastodon")
-        if markers:
-            attempt = state.next_attempt("mastodon", account, key if key is not None else "text:" + text)
-            fault = fault or marker_fault(markers, attempt)
-            if fault is not None and fault not in POST_COMMIT:
-                return self._fault_response(fault)
+        fault = self.world.fault_for("mastodon", account, text, key if key is not None else "text:" + text)
+        if self.rejects(fault):
+            assert fault is not None
+            return self.fault_response(fault)
+        if key is not None:
+            existing = self.idempotent_status(account, key)
+            if existing is not None:
+                return await self.finish(fault, JSONResponse(existing, headers=self._rl_headers()))
 
         headers = self._rl_headers()
         reply_to = _opt_str(params.get("in_reply_to_id"))
-        parent = state.statuses.get(reply_to) if reply_to is not None else None
+        parent = self.statuses.get(reply_to) if reply_to is not None else None
         if reply_to is not None and parent is None:
             return JSONResponse(_NOT_FOUND, 404, headers=headers)
         raw_media = params.get("media_ids") or []
@@ -255,7 +275,7 @@ class MastodonAPI:
         spoiler = str(params.get("spoiler_text") or "")
         if not text.strip() and not media_ids:
             return JSONResponse({"error": "Validation failed: Text can't be blank"}, 422, headers=headers)
-        limit = self.state.mastodon_max_characters
+        limit = self.max_characters
         if status_length(text) + status_length(spoiler) > limit:
             body = {"error": f"Validation failed: Text character limit of {limit} exceeded"}
             return JSONResponse(body, 422, headers=headers)
@@ -264,11 +284,11 @@ class MastodonAPI:
             return JSONResponse({"error": f"'{visibility}' is not a valid visibility"}, 422, headers=headers)
 
         base = base_url(request)
-        sid = state.next_status_id()
+        sid = self.next_status_id()
         username = f"user{account}"
         status: dict[str, Any] = {
             "id": sid,
-            "created_at": iso_timestamp(state.clock()),
+            "created_at": iso_timestamp(self.world.clock()),
             "in_reply_to_id": reply_to,
             "in_reply_to_account_id": parent["account"]["id"] if parent is not None else None,
             "sensitive": bool(spoiler) or _truthy(params.get("sensitive")),
@@ -302,8 +322,12 @@ class MastodonAPI:
             "card": None,
             "poll": None,
         }
-        state.add_status(account, status, text, key)
-        return await self._after_commit(fault, JSONResponse(status, headers=headers))
+        self.statuses[sid] = status
+        self.by_account.setdefault(account, []).append(sid)
+        if key is not None:
+            self.idempotency[(account, key)] = (sid, self.world.clock())
+        self.world.accept("mastodon", account, sid, text, reply_to)
+        return await self.finish(fault, JSONResponse(status, headers=headers))
 
     async def get_status(self, request: Request) -> Response:
         """``GET /api/v1/statuses/:id`` (public; a bad token still yields 401)."""
@@ -312,7 +336,7 @@ class MastodonAPI:
             if bearer_account(request) is None:
                 return JSONResponse(_INVALID_TOKEN, 401)
             headers = self._rl_headers()
-        status = self.state.statuses.get(request.path_params["id"])
+        status = self.statuses.get(request.path_params["id"])
         if status is None:
             return JSONResponse(_NOT_FOUND, 404, headers=headers)
         return JSONResponse(status, headers=headers)
@@ -335,13 +359,13 @@ class MastodonAPI:
         except ValueError:
             return JSONResponse({"error": "Invalid pagination parameter"}, 400, headers=headers)
         out: list[dict[str, Any]] = []
-        for sid in reversed(self.state.statuses_by_account.get(account_id, [])):
+        for sid in reversed(self.by_account.get(account_id, [])):
             n = int(sid)
             if max_id is not None and n >= max_id:
                 continue
             if since_id is not None and n <= since_id:
                 break
-            out.append(self.state.statuses[sid])
+            out.append(self.statuses[sid])
             if len(out) >= limit:
                 break
         return JSONResponse(out, headers=headers)
@@ -360,7 +384,7 @@ class MastodonAPI:
                 "domain": "sandbox.mastodon",
                 "title": "Sandbox",
                 "version": "4.3.0",
-                "configuration": instance_configuration(self.state.mastodon_max_characters),
+                "configuration": instance_configuration(self.max_characters),
             }
         )
 
@@ -371,7 +395,10 @@ class MastodonAPI:
                 "uri": "sandbox.mastodon",
                 "title": "Sandbox",
                 "version": "4.3.0",
-                "max_toot_chars": self.state.mastodon_max_characters,
-                "configuration": instance_configuration(self.state.mastodon_max_characters),
+                "max_toot_chars": self.max_characters,
+                "configuration": instance_configuration(self.max_characters),
             }
         )
+
+
+FAKE = MastodonFake
