@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     platform_timeout_seconds: float = 10.0
     publish_ceiling_seconds: float = 600.0
     db_pool_size: int = 20
+    # this server's OAuth app on each platform (client id and secret); see docs/configuration.md
+    twitter_client_id: str | None = None
+    twitter_client_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    tiktok_client_id: str | None = None
+    tiktok_client_secret: SecretStr | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -59,6 +74,17 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    def platform_app(self, platform: str) -> dict[str, str]:
+        """This server's client id and secret on `platform` (empty when not configured)."""
+        client_id = getattr(self, f"{platform}_client_id", None)
+        secret = getattr(self, f"{platform}_client_secret", None)
+        app: dict[str, str] = {}
+        if client_id:
+            app["client_id"] = client_id
+        if secret is not None:
+            app["client_secret"] = secret.get_secret_value()
+        return app
 
     def resolved_sandbox_url(self) -> str | None:
         """Where sandbox connections publish: POSTPOST_SANDBOX_URL, else this server's /sandbox."""

@@ -41,4 +41,6 @@ async def add_sandbox_connection(
         display_name=account.display_name,
         secrets=dict(account.secrets),
         is_sandbox=True,
+        expires_at=account.expires_at,
+        scopes=list(described.scopes) or None,
     )

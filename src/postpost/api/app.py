@@ -36,7 +36,7 @@ def create_app(
     context managers run for the server's lifetime (e.g. in-process workers); `own_database`
     disposes the engine on shutdown.
     """
-    adapters = Adapters(timeout=settings.platform_timeout_seconds)
+    adapters = Adapters(timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app)
     box = SecretBox(settings.resolved_secret_key)
 
     @asynccontextmanager

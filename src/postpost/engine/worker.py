@@ -52,7 +52,9 @@ class Worker:
             retry_max_seconds=settings.retry_max_seconds,
         )
         self.publisher = Publisher(CredentialStore(database, self.box, sandbox_url))
-        self.adapters = Adapters(timeout=settings.platform_timeout_seconds)
+        self.adapters = Adapters(
+            timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app
+        )
         self.lease = timedelta(seconds=settings.lease_seconds)
         self._stop = asyncio.Event()
         self._waker = asyncio.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -117,6 +118,7 @@ class SandboxAccount:
     username: str
     secrets: Mapping[str, str]
     display_name: str | None = None
+    expires_at: datetime | None = None  # when the access token in `secrets` stops working
 
 
 @dataclass(frozen=True)
