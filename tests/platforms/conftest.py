@@ -14,6 +14,7 @@ import pytest
 from postpost.platforms.base import (
     Credentials,
     InProgress,
+    MediaFile,
     PlatformAdapter,
     PostPart,
     Published,
@@ -21,6 +22,47 @@ from postpost.platforms.base import (
     ReplyTo,
     Secrets,
 )
+
+
+class BytesSource:
+    """A `MediaSource` over bytes in memory (the engine reads from media storage instead)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def read(self) -> bytes:
+        return self.data
+
+    async def chunks(self, *, offset: int = 0, chunk_size: int = 4 * 1024 * 1024) -> AsyncIterator[bytes]:
+        for start in range(offset, len(self.data), chunk_size):
+            yield self.data[start : start + chunk_size]
+
+
+def media_file(
+    data: bytes,
+    mime_type: str,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    duration: float | None = None,
+    alt_text: str | None = None,
+    fetch_url: str | None = None,
+    media_id: str = "m1",
+) -> MediaFile:
+    """A media item as an adapter receives it."""
+    kind = "video" if mime_type.startswith("video/") else "image"
+    return MediaFile(
+        id=media_id,
+        kind=kind,
+        mime_type=mime_type,
+        size=len(data),
+        source=BytesSource(data),
+        width=width,
+        height=height,
+        duration=duration,
+        alt_text=alt_text,
+        fetch_url=fetch_url,
+    )
 
 
 def creds_of(
