@@ -50,10 +50,9 @@ def media_file(
     media_id: str = "m1",
 ) -> MediaFile:
     """A media item as an adapter receives it."""
-    kind = "video" if mime_type.startswith("video/") else "image"
     return MediaFile(
         id=media_id,
-        kind=kind,
+        kind="video" if mime_type.startswith("video/") else "image",
         mime_type=mime_type,
         size=len(data),
         source=BytesSource(data),
