@@ -38,15 +38,26 @@ async def send(
     headers: Mapping[str, str] | None = None,
     json_data: Any = None,
     params: Mapping[str, str] | None = None,
+    data: Any = None,
 ) -> HttpResult:
     """Perform one request and read the whole body.
 
-    Raises TIMEOUT_ERROR or NETWORK_ERROR; `maybe_published` is what the caller says about a
-    request that may have reached the platform (a refused connection never did).
+    `data` is passed to aiohttp as is: a dict (form-encoded), `aiohttp.FormData` (multipart),
+    bytes, or an async iterator of bytes (streamed, for uploads that must not sit in memory).
+    Redirects are not followed. Raises TIMEOUT_ERROR or NETWORK_ERROR; `maybe_published` is what
+    the caller says about a request that may have reached the platform (a refused connection
+    never did).
     """
     try:
         async with http.request(
-            method, url, headers=headers, json=json_data, params=params, timeout=client_timeout
+            method,
+            url,
+            headers=headers,
+            json=json_data,
+            params=params,
+            data=data,
+            timeout=client_timeout,
+            allow_redirects=False,
         ) as resp:
             body = await resp.read()
             return HttpResult(resp.status, resp.headers, body)
