@@ -56,6 +56,7 @@ class TextRules:
     threads: bool
     max_bytes: int | None = None
     caption_limit: int | None = None  # limit of the text that accompanies media, where smaller
+    max_hashtags: int | None = None
 
 
 @dataclass(frozen=True)

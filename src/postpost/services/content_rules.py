@@ -8,6 +8,7 @@ limit. Work is bounded: counting stops as soon as a limit is passed, so a 1 MB b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from postpost.platforms.descriptor import PlatformDescriptor
 from postpost.platforms.splitting import split_into_parts
 
 MAX_PARTS = 25
+_HASHTAG = re.compile(r"(?:^|(?<=\s))#\w+")
 
 
 def check_text(content: str, platform: PlatformDescriptor) -> list[str]:
@@ -24,6 +26,12 @@ def check_text(content: str, platform: PlatformDescriptor) -> list[str]:
     bound = MAX_PARTS * rules.limit
     length = rules.counter.count(content, stop_above=bound)
     shown = f"more than {bound}" if length > bound else str(length)
+    if rules.max_hashtags is not None:
+        tags = len(_HASHTAG.findall(content))
+        if tags > rules.max_hashtags:
+            raise InvalidInput(
+                f"Content has {tags} hashtags; {platform.title} allows at most {rules.max_hashtags}"
+            )
     if not rules.threads:
         if length > rules.limit:
             raise InvalidInput(
