@@ -186,10 +186,10 @@ class ServerThread:
 
 @pytest.fixture(scope="session")
 def simulator_url() -> Iterator[str]:
-    """The platform simulator over real HTTP (stalls 0.5 s on timeout-after-commit)."""
+    """The platform simulator over real HTTP (stalls 0.5 s on timeout-after-commit, 2.5 s when slow)."""
     from postpost.simulator import create_simulator_app
 
-    with ServerThread(create_simulator_app(stall_seconds=0.5)) as url:
+    with ServerThread(create_simulator_app(stall_seconds=0.5, slow_seconds=2.5)) as url:
         yield url
 
 

@@ -114,8 +114,11 @@ class Credentials:
     """What an adapter needs to act for one connected account.
 
     `endpoints` are the platform's origins for this account by role (`api`, `upload`, `auth`, …):
-    the real ones, a connection's own (a Mastodon instance), or the sandbox. `expires_at` is
-    when the access token stops working, where the platform says.
+    the real ones, a connection's own (a Mastodon instance), or the sandbox. `expires_at` is when
+    the connection stops working unless its owner reconnects: the access token's end for a token
+    that cannot be refreshed, the refresh token's end (when known) for one that can, None when it
+    never expires. A short-lived access token that is refreshed automatically keeps its own expiry
+    in `secrets` (it is not the connection's: tokenStatus would always say "expiring").
     """
 
     account_id: str

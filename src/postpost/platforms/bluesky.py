@@ -191,13 +191,11 @@ class BlueskyAdapter(PlatformAdapter):
                 status=result.status,
                 platform_error=_http.error_text(result.body),
             )
-        expiry = jwt_expiry(str(access))
-        return dataclasses.replace(
+        return dataclasses.replace(  # the app password does not expire: neither does the connection
             creds,
             account_id=str(did),
             secrets=creds.secrets.merged(access_jwt=str(access), refresh_jwt=str(refresh)),
             username=data.get("handle") or creds.username,
-            expires_at=datetime.fromtimestamp(expiry, UTC) if expiry else None,
         )
 
     # ----- publishing --------------------------------------------------------------------

@@ -6,7 +6,8 @@ Canonical fault kinds (each fake renders them in its platform's own wire format)
 * ``rate-limited`` / ``server-error``: transient, rejected before anything is stored;
 * ``timeout-after-commit``: stored, then the answer stalls past any client timeout;
 * ``server-error-after-commit``: stored, then a 5xx is answered;
-* ``slow``: stored, answered normally after a while (a long publish, not a failure);
+* ``slow``: stored, answered normally after a while (a long publish, not a failure; first
+  attempt only, like the ``*-once`` markers);
 * ``media-processing-failed`` / ``media-slow``: uploaded media ends in an error / takes long to
   process; ``upload-interrupted``: a resumable upload is cut after half of the bytes.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
-PERMANENT = ("auth-expired", "invalid-content", "slow", "media-processing-failed", "media-slow")
+PERMANENT = ("auth-expired", "invalid-content", "media-processing-failed", "media-slow")
 PRE_COMMIT = frozenset({"auth-expired", "invalid-content", "rate-limited", "server-error"})
 POST_COMMIT = frozenset({"timeout-after-commit", "server-error-after-commit", "slow"})
 MEDIA = frozenset({"media-processing-failed", "media-slow", "upload-interrupted"})
