@@ -168,3 +168,45 @@ async def test_human_output(cli: Cli) -> None:
         r = await client.get("/api/v1/list-posts", headers={"x-api-key": match.group(0)})
         # Starter has no API access by default; the key itself is valid.
         assert (r.status_code, r.json()) == (403, {"error": "API access is not enabled for this account"})
+
+
+async def test_posts_list_and_show(cli: Cli) -> None:
+    user = cli.json("users", "create", "--email", "posts@example.com", "--plan", "pro")
+    headers = {"x-api-key": user["apiKey"]}
+    cli.json("connections", "add", "--user", user["userId"], "--platform", "mastodon", "--account-id", "9")
+    groups = []
+    async with cli.api() as client:
+        for content, when in (("first draft", None), ("scheduled one", "2031-01-01T10:00:00Z")):
+            body: dict[str, Any] = {"content": content, "platforms": ["mastodon-9"]}
+            if when:
+                body["scheduledTime"] = when
+            r = await client.post("/api/v1/create-post", headers=headers, json=body)
+            assert r.status_code == 200, r.text
+            groups.append(r.json()["postGroupId"])
+    listed = cli.json("posts", "list", "--user", user["userId"])
+    assert [p["postGroupId"] for p in listed["posts"]] == groups[::-1]  # newest first
+    assert listed["total"] == 2
+    only = cli.json("posts", "list", "--user", user["userId"], "--status", "scheduled")
+    assert [p["content"] for p in only["posts"]] == ["scheduled one"]
+    assert "Invalid status" in cli.fails("posts", "list", "--user", user["userId"], "--status", "gone")
+    assert f"User not found: {MISSING_USER}" in cli.fails("posts", "list", "--user", MISSING_USER)
+
+    shown = cli.json("posts", "show", groups[1])
+    assert shown["userId"] == user["userId"]
+    assert (
+        shown["group"]["status"] == "scheduled"
+        and shown["group"]["scheduledTime"] == "2031-01-01T10:00:00.000Z"
+    )
+    assert [(p["platform"], p["status"]) for p in shown["group"]["posts"]] == [("mastodon", "scheduled")]
+    assert [entry["event"] for entry in shown["logs"]] == ["scheduled"]
+    assert f"Post group not found: {MISSING_USER}" in cli.fails("posts", "show", MISSING_USER)
+    human = cli("posts", "show", groups[1])
+    assert human.returncode == 0 and "scheduled one" not in human.stdout and groups[1] in human.stdout
+
+
+async def test_connections_only_for_platforms_that_can_publish(cli: Cli) -> None:
+    user = cli.json("users", "create", "--email", "plat@example.com", "--plan", "pro")
+    message = cli.fails(
+        "connections", "add", "--user", user["userId"], "--platform", "pinterest", "--account-id", "1"
+    )
+    assert "Unknown platform: pinterest" in message

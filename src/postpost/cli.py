@@ -31,10 +31,12 @@ users_app = typer.Typer(help="Create users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 connections_app = typer.Typer(help="Add connected social accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+posts_app = typer.Typer(help="Inspect post groups and their publishing.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connections_app, name="connections")
 app.add_typer(db_app, name="db")
+app.add_typer(posts_app, name="posts")
 
 err = Console(stderr=True)
 out = Console()
@@ -255,7 +257,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id.")], as_json:
 @connections_app.command("add-sandbox")
 def connections_add_sandbox(
     user: Annotated[str, typer.Option(help="User id.")],
-    platform: Annotated[str, typer.Option(help="mastodon or bluesky.")],
+    platform: Annotated[str, typer.Option(help="A platform name, e.g. mastodon (see docs/sandbox.md).")],
     as_json: JsonOpt = False,
 ) -> None:
     """Add a sandbox connection: it publishes to the simulator served at /sandbox."""
@@ -310,6 +312,82 @@ def connections_add(
 
     data = _run(work)
     _emit(as_json, data, lambda: out.print(f"Connected [bold]{data['platformId']}[/bold]"))
+
+
+@posts_app.command("list")
+def posts_list(
+    user: Annotated[str, typer.Option(help="User id.")],
+    status: Annotated[
+        str | None, typer.Option(help="draft, scheduled, published, failed, partially_published.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first (at most 100).")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """A user's post groups, newest first."""
+    from postpost import wire
+    from postpost.services import post_admin
+
+    async def work(_settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            page = await post_admin.user_posts(session, user, status=status, limit=limit)
+            return wire.post_page(page)
+
+    data = _run(work)
+
+    def human() -> None:
+        table = Table("group", "status", "scheduled", "platforms", "content")
+        for group in data["posts"]:
+            platforms = ", ".join(f"{p['platformId']} ({p['status']})" for p in group["platforms"])
+            content = group["content"] if len(group["content"]) <= 40 else group["content"][:39] + "…"
+            table.add_row(
+                group["postGroupId"], group["status"], group["scheduledTime"] or "-", platforms, content
+            )
+        out.print(table)
+        out.print(f"{data['pagination']['totalItems']} group(s) in all")
+
+    _emit(as_json, {"posts": data["posts"], "total": data["pagination"]["totalItems"]}, human)
+
+
+@posts_app.command("show")
+def posts_show(
+    group_id: Annotated[str, typer.Argument(help="Post group id.")], as_json: JsonOpt = False
+) -> None:
+    """One post group: its platform posts, their errors, and the publishing timeline."""
+    from postpost import wire
+    from postpost.services import post_admin
+
+    async def work(_settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            report = await post_admin.group_report(session, group_id)
+            return {
+                "userId": report.user_id,
+                "group": wire.post_group(report.detail),
+                "logs": [wire.post_log(entry) for entry in report.logs],
+            }
+
+    data = _run(work)
+
+    def human() -> None:
+        group = data["group"]
+        out.print(
+            f"[bold]{group['postGroupId']}[/bold] of user {data['userId']}: {group['status']} "
+            f"({group['processingStatus']}), scheduled {group['scheduledTime'] or '-'}"
+        )
+        table = Table("platform", "account", "status", "posted id", "error")
+        for post in group["posts"]:
+            error = post.get("error")
+            shown = f"{error['code']}: {error['message']}" if error else "-"
+            table.add_row(
+                post["platform"], post["platformId"], post["status"], post.get("postedId", "-"), shown
+            )
+        out.print(table)
+        timeline = Table("at", "event", "platform", "detail")
+        for entry in data["logs"]:
+            detail = entry.get("error") or json.dumps(entry.get("metadata") or {})
+            timeline.add_row(entry["createdAt"], entry["event"], entry.get("platform", "-"), detail)
+        out.print(timeline)
+
+    _emit(as_json, data, human)
 
 
 def main() -> None:

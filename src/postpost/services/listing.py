@@ -14,7 +14,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from postpost.db.models import Media, Post, PostGroup, PostGroupCount
 from postpost.errors import InvalidInput
-from postpost.services.auth import Principal
 from postpost.services.timefmt import parse_lenient_date
 
 GROUP_STATUSES = ("draft", "scheduled", "published", "failed", "partially_published")
@@ -80,10 +79,11 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def list_posts(session: AsyncSession, principal: Principal, params: Mapping[str, str]) -> GroupPage:
+async def list_posts(session: AsyncSession, user_id: str, params: Mapping[str, str]) -> GroupPage:
+    """A page of `user_id`'s groups, filtered and sorted by the list-posts query parameters."""
     page = max(_parse_int(params.get("page")) or 1, 1)
     limit = min(max(_parse_int(params.get("limit")) or 20, 1), 100)
-    conditions = [PostGroup.user_id == principal.user_id]
+    conditions = [PostGroup.user_id == user_id]
     status = params.get("status") or None
     if status is not None:
         if status not in GROUP_STATUSES:
@@ -111,9 +111,7 @@ async def list_posts(session: AsyncSession, principal: Principal, params: Mappin
         conditions.append(exists().where(Post.group_id == PostGroup.id, compound.like(pattern, escape="\\")))
     where = and_(*conditions)
     only_by_status = len(conditions) == 1 + (status is not None)
-    total = await (
-        _stored_count(session, principal.user_id, status) if only_by_status else _count(session, where)
-    )
+    total = await (_stored_count(session, user_id, status) if only_by_status else _count(session, where))
     groups = list(
         await session.scalars(
             select(PostGroup)

@@ -101,9 +101,14 @@ class LogEntry:
 async def get_post_logs(session: AsyncSession, principal: Principal, group_id: str) -> list[LogEntry]:
     """The first MAX_LOGS entries of the caller's group, oldest first."""
     group = await load_group(session, principal, group_id)
+    return await group_logs(session, group.id)
+
+
+async def group_logs(session: AsyncSession, group_id: str) -> list[LogEntry]:
+    """The first MAX_LOGS entries of a group's timeline, oldest first."""
     rows = await session.scalars(
         select(PostLog)
-        .where(PostLog.group_id == group.id)
+        .where(PostLog.group_id == group_id)
         .order_by(PostLog.created_at, PostLog.id)
         .limit(MAX_LOGS)
     )

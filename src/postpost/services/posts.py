@@ -148,7 +148,11 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
 
 
 async def get_post(session: AsyncSession, principal: Principal, group_id: str) -> GroupDetail:
-    group = await load_group(session, principal, group_id)
+    return await group_detail(session, await load_group(session, principal, group_id))
+
+
+async def group_detail(session: AsyncSession, group: PostGroup) -> GroupDetail:
+    """A loaded group with its platform posts."""
     rows = await session.scalars(select(Post).where(Post.group_id == group.id))
     order = {pid: i for i, pid in enumerate(group.platforms)}
     ordered = sorted(rows, key=lambda p: (order.get(f"{p.platform}-{p.account_id}", 0), p.thread_index))

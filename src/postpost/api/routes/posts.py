@@ -65,7 +65,7 @@ async def list_posts(
 ) -> JSONResponse:
     params: dict[str, Any] = dict(request.query_params)
     with failure_message("Failed to list posts"):
-        return JSONResponse(wire.post_page(await listing.list_posts(session, principal, params)))
+        return JSONResponse(wire.post_page(await listing.list_posts(session, principal.user_id, params)))
 
 
 @router.put(
