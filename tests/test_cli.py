@@ -210,3 +210,25 @@ async def test_connections_only_for_platforms_that_can_publish(cli: Cli) -> None
         "connections", "add", "--user", user["userId"], "--platform", "pinterest", "--account-id", "1"
     )
     assert "Unknown platform: pinterest" in message
+
+
+async def test_workspace_users_and_connect_links(cli: Cli) -> None:
+    owner = cli.json("users", "create", "--email", "ws@example.com", "--plan", "pro", "--workspace")
+    assert cli.json("workspace", "users", "list", "--owner", owner["userId"]) == {"users": []}
+    async with cli.api() as client:
+        r = await client.post(
+            "/api/v1/workspace/users",
+            headers={"x-api-key": owner["apiKey"]},
+            json={"username": "managed@example.com"},
+        )
+        assert r.status_code == 201, r.text
+        managed = r.json()["user"]
+    listed = cli.json("workspace", "users", "list", "--owner", owner["userId"])
+    assert [u["_id"] for u in listed["users"]] == [managed["_id"]]
+    link = cli.json("connections", "link", "--user", managed["_id"], "--expires-in-days", "0.5")
+    assert set(link) == {"url", "expiresAt"} and "/connect/" in link["url"]
+    assert cli.json("connections", "link", "--user", managed["_id"]) == link  # still valid: the same
+    assert cli.json("connections", "link", "--user", managed["_id"], "--rotate")["url"] != link["url"]
+    assert f"User not found: {MISSING_USER}" in cli.fails("connections", "link", "--user", MISSING_USER)
+    done = cli("connections", "link", "--user", managed["_id"], "--expires-in-days", "0")
+    assert done.returncode == 2 and "positive" in done.stderr

@@ -32,11 +32,15 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 connections_app = typer.Typer(help="Add connected social accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 posts_app = typer.Typer(help="Inspect post groups and their publishing.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspace owners and their managed users.", no_args_is_help=True)
+workspace_users_app = typer.Typer(help="Managed users.", no_args_is_help=True)
+workspace_app.add_typer(workspace_users_app, name="users")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connections_app, name="connections")
 app.add_typer(db_app, name="db")
 app.add_typer(posts_app, name="posts")
+app.add_typer(workspace_app, name="workspace")
 
 err = Console(stderr=True)
 out = Console()
@@ -388,6 +392,63 @@ def posts_show(
         out.print(timeline)
 
     _emit(as_json, data, human)
+
+
+@workspace_users_app.command("list")
+def workspace_users_list(
+    owner: Annotated[str, typer.Option(help="The workspace owner's user id.")], as_json: JsonOpt = False
+) -> None:
+    """The users a workspace owner manages (as GET /api/v1/workspace/users answers)."""
+    from postpost import wire
+    from postpost.services import workspace
+    from postpost.services.connect_links import LinkSigner
+
+    async def work(settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            user = await accounts.get_user(session, owner)
+            links = LinkSigner(settings.resolved_secret_key, settings.base_url())
+            rows = await workspace.managed_users(session, user.id, links)
+            return {"users": [wire.managed_user(u) for u in rows]}
+
+    data = _run(work)
+
+    def human() -> None:
+        table = Table("id", "username", "display name", "connect page until")
+        for u in data["users"]:
+            table.add_row(
+                u["_id"], u["username"], u["displayName"], u["connectionsPageTokenExpiresAt"] or "-"
+            )
+        out.print(table)
+
+    _emit(as_json, data, human)
+
+
+@connections_app.command("link")
+def connections_link(
+    user: Annotated[str, typer.Option(help="User id.")],
+    expires_in_days: Annotated[
+        float, typer.Option("--expires-in-days", help="Validity (fractions allowed).")
+    ] = 90.0,
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace a link that is still valid.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A link to the user's own connect page, where they connect their social accounts."""
+    from postpost.services.connect_links import LinkSigner
+
+    if expires_in_days <= 0:
+        err.print("[red]error:[/red] --expires-in-days must be a positive number")
+        raise typer.Exit(2)
+
+    async def work(settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            found = await accounts.get_user(session, user)
+            links = LinkSigner(settings.resolved_secret_key, settings.base_url())
+            link = await links.issue(session, found, days=expires_in_days, rotate=rotate)
+            await session.commit()
+            return {"url": link.url, "expiresAt": iso(link.expires_at)}
+
+    data = _run(work)
+    _emit(as_json, data, lambda: out.print(f"{data['url']}\n(valid until {data['expiresAt']})"))
 
 
 def main() -> None:

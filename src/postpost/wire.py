@@ -15,6 +15,7 @@ from postpost.services.connections import ConnectionInfo
 from postpost.services.listing import GroupPage
 from postpost.services.post_logs import LogEntry
 from postpost.services.posts import GroupDetail, PlatformPost, UpdatedGroup
+from postpost.services.workspace import ManagedUser
 
 
 def created_post(group_id: str) -> dict[str, Any]:
@@ -144,3 +145,16 @@ def post_log(entry: LogEntry) -> dict[str, Any]:
 
 def post_logs(entries: list[LogEntry]) -> dict[str, Any]:
     return {"success": True, "logs": [post_log(e) for e in entries]}
+
+
+def managed_user(user: ManagedUser) -> dict[str, Any]:
+    """A workspace user: `_id`, `username` (the e-mail), `role` "managed", the connect-page link."""
+    return {
+        "_id": user.id,
+        "username": user.username,
+        "displayName": user.display_name,
+        "role": user.role,
+        "dailyPostsLeft": user.daily_posts_left,
+        "connectionsPageUrl": user.connections_page_url,
+        "connectionsPageTokenExpiresAt": iso(user.connections_page_expires_at),
+    }

@@ -11,11 +11,12 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connection_checks, connections, logs, posts
+from postpost.api.routes import connection_checks, connections, logs, posts, workspace
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
+from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
 
 API_PREFIX = "/api/v1"
@@ -64,10 +65,11 @@ def create_app(
         box=box,
         adapters=adapters,
         credentials=CredentialStore(database, box, sandbox_url),
+        links=LinkSigner(settings.resolved_secret_key, settings.base_url()),
         sandbox_url=sandbox_url,
     )
     install_error_handlers(app)
-    for module in (posts, connections, connection_checks, logs):
+    for module in (posts, connections, connection_checks, logs, workspace):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
 
     @app.get("/health", include_in_schema=False)

@@ -20,6 +20,7 @@ from postpost.errors import InvalidInput
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
+from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
 
 
@@ -33,6 +34,7 @@ class Services:
     box: SecretBox
     adapters: Adapters
     credentials: CredentialStore
+    links: LinkSigner
     sandbox_url: str | None
 
 

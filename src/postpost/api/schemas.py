@@ -222,3 +222,42 @@ class TestConnectionReply(BaseModel):
     tokenExpiresIn: str | None
     lastSuccessfulPost: str | None
     lastError: LastError | None
+
+
+class ManagedUser(BaseModel):
+    id_: str = Field(alias="_id")
+    username: str
+    displayName: str
+    role: Literal["managed"]
+    dailyPostsLeft: int
+    connectionsPageUrl: str | None
+    connectionsPageTokenExpiresAt: str | None
+
+
+class ManagedUsersReply(BaseModel):
+    users: list[ManagedUser]
+
+
+class ManagedUserReply(BaseModel):
+    user: ManagedUser
+
+
+class CreateManagedUserBody(BaseModel):
+    username: str = Field(description="The managed user's e-mail address (unique).")
+    displayName: str | None = Field(None, description="Defaults to the e-mail address.")
+
+
+class UserKeyReply(BaseModel):
+    message: str
+    apiKey: str
+    userId: str
+
+
+class ConnectionUrlBody(BaseModel):
+    rotate: bool = Field(False, description="Replace the current link even while it is valid.")
+    expiresInDays: float = Field(90, description="How long the link stays valid (fractions allowed).")
+
+
+class ConnectionUrlReply(BaseModel):
+    url: str
+    tokenExpiresAt: str

@@ -45,6 +45,9 @@ class User(Base):
     workspaces_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     daily_posts_left: Mapped[int] = mapped_column(Integer, default=100)
+    # the connect page link: the token is derived from this nonce with the secret key, never stored
+    connect_nonce: Mapped[str | None] = mapped_column(String(64))
+    connect_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -62,6 +65,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the per-user key a workspace owner issued (one active at a time)
+    workspace_issued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Connection(Base):

@@ -63,7 +63,12 @@ async def get_user(session: AsyncSession, user_id: str) -> User:
 
 
 async def create_key(
-    session: AsyncSession, hasher: KeyHasher, user_id: str, name: str = "Default"
+    session: AsyncSession,
+    hasher: KeyHasher,
+    user_id: str,
+    name: str = "Default",
+    *,
+    workspace_issued: bool = False,
 ) -> IssuedKey:
     """Issue a key for `user_id`; at most MAX_ACTIVE_KEYS active keys per user."""
     await get_user(session, user_id)
@@ -78,6 +83,7 @@ async def create_key(
         name=(name.strip() or "Default")[:100],
         key_prefix=key_prefix(raw),
         key_hash=hasher.hash(raw),
+        workspace_issued=workspace_issued,
     )
     session.add(key)
     await session.flush()
