@@ -17,6 +17,7 @@ import av
 import pytest
 from PIL import Image
 
+from postpost.platforms._linkedin_api import API_VERSION, next_midnight
 from postpost.platforms._linkedin_text import commentary
 from postpost.platforms.base import (
     Credentials,
@@ -30,7 +31,7 @@ from postpost.platforms.base import (
     Secrets,
 )
 from postpost.platforms.descriptor import Reconciliation
-from postpost.platforms.linkedin import API_VERSION, DESCRIPTOR, LinkedInAdapter, next_midnight
+from postpost.platforms.linkedin import DESCRIPTOR, LinkedInAdapter
 from postpost.platforms.registry import adapter_classes
 from postpost.simulator import create_simulator_app
 from tests.conftest import ServerThread
