@@ -104,8 +104,10 @@ async def test_text_post_is_created_with_a_time_ordered_urn(
     assert got.status_code == 200
     assert got.json()["commentary"] == "Hello LinkedIn" and got.json()["author"] == AUTHOR
     assert got.json()["createdAt"] == int(clock.now * 1000)
-    missing = await client.get("/linkedin/rest/posts/urn:li:share:1", headers=headers())
+    missing = await client.get("/linkedin/rest/posts/urn%3Ali%3Ashare%3A1", headers=headers())
     assert_li_error(missing, 404, code="NOT_FOUND")
+    unencoded = await client.get(f"/linkedin/rest/posts/{urn}", headers=headers())
+    assert "URL-encoded" in assert_li_error(unencoded, 400, code="ILLEGAL_ARGUMENT")
 
 
 async def test_escaped_reserved_characters_display_literally(client: httpx.AsyncClient) -> None:

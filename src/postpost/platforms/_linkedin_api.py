@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from postpost.platforms import _http
 from postpost.platforms.base import Credentials, ErrorCode, PlatformError
@@ -32,12 +33,12 @@ class Api:
         json_data: Any = None,
         creating: bool = False,
     ) -> _http.HttpResult:
-        """A call of the versioned API (``/rest/…``) with its version headers."""
+        """A call of the versioned API (``/rest/…``) with its version headers; `path` is sent as is."""
         headers = {"LinkedIn-Version": API_VERSION, "X-Restli-Protocol-Version": "2.0.0"}
         return await self.call(
             creds,
             method,
-            creds.base_url + path,
+            URL(creds.base_url + path, encoded=True),
             headers,
             params=params,
             json_data=json_data,
@@ -48,7 +49,7 @@ class Api:
         self,
         creds: Credentials,
         method: str,
-        url: str,
+        url: str | URL,
         headers: dict[str, str] | None = None,
         *,
         params: dict[str, str] | None = None,

@@ -374,6 +374,13 @@ class LinkedInFake(Fake):
             return li_error(400, "X-Restli-Protocol-Version 2.0.0 is required", code="ILLEGAL_ARGUMENT")
         return member
 
+    def _keyed(self, request: Request) -> str | Response:
+        """The caller of ``/rest/<resource>/{urn}``; Rest.li 2.0 wants the URN percent-encoded."""
+        raw = request.scope.get("raw_path") or b""
+        if b"/urn:" in raw:
+            return li_error(400, "The key in the path must be URL-encoded", code="ILLEGAL_ARGUMENT")
+        return self._versioned(request)
+
     def _may_act_for(self, member: str, owner: Any) -> bool:
         """A member acts for itself and (in the sandbox) for any organisation."""
         found = _AUTHOR.match(owner) if isinstance(owner, str) else None
@@ -606,7 +613,7 @@ class LinkedInFake(Fake):
 
     async def get_asset(self, request: Request) -> Response:
         """``GET /rest/images/{urn}`` and ``GET /rest/videos/{urn}``: status and what was measured."""
-        member = self._versioned(request)
+        member = self._keyed(request)
         if isinstance(member, Response):
             return member
         kind = "video" if request.url.path.rstrip("/").split("/")[-2] == "videos" else "image"
@@ -748,7 +755,7 @@ class LinkedInFake(Fake):
 
     async def get_post(self, request: Request) -> Response:
         """``GET /rest/posts/{urn}``: the post as stored."""
-        member = self._versioned(request)
+        member = self._keyed(request)
         if isinstance(member, Response):
             return member
         post = self.posts.get(request.path_params["urn"])
