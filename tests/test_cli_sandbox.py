@@ -69,6 +69,12 @@ def test_add_sandbox_mastodon_and_bluesky(cli_env, cli_user):
     assert "mastodon-" in human.stdout
 
 
+def test_add_sandbox_linkedin(cli_env, cli_user):
+    args = ("connections", "add-sandbox", "--user", cli_user["userId"], "--platform", "linkedin", "--json")
+    linkedin = one_json(run(cli_env, *args))
+    assert re.fullmatch(r"linkedin-[A-Za-z0-9]{10}", linkedin["platformId"])
+
+
 def test_add_sandbox_unsupported_platform_exits_1(cli_env, cli_user):
     result = run(
         cli_env,
@@ -77,7 +83,7 @@ def test_add_sandbox_unsupported_platform_exits_1(cli_env, cli_user):
         "--user",
         cli_user["userId"],
         "--platform",
-        "linkedin",
+        "youtube",
         "--json",
         check=False,
     )

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import aiohttp
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from postpost.platforms.base import ErrorCode, PlatformError
 
@@ -30,7 +31,7 @@ class HttpResult(NamedTuple):
 async def send(
     http: aiohttp.ClientSession,
     method: str,
-    url: str,
+    url: str | URL,
     *,
     client_timeout: aiohttp.ClientTimeout,
     platform: str,
@@ -44,9 +45,10 @@ async def send(
 
     `data` is passed to aiohttp as is: a dict (form-encoded), `aiohttp.FormData` (multipart),
     bytes, or an async iterator of bytes (streamed, for uploads that must not sit in memory).
-    Redirects are not followed. Raises TIMEOUT_ERROR or NETWORK_ERROR; `maybe_published` is what
-    the caller says about a request that may have reached the platform (a refused connection
-    never did).
+    `url` may be a `yarl.URL` made with ``encoded=True`` to send a path exactly as written (e.g.
+    percent-encoded URNs). Redirects are not followed. Raises TIMEOUT_ERROR or NETWORK_ERROR;
+    `maybe_published` is what the caller says about a request that may have reached the platform
+    (a refused connection never did).
     """
     try:
         async with http.request(
