@@ -131,7 +131,7 @@ def test_descriptor() -> None:
     windows = [(w.count, w.seconds) for w in DESCRIPTOR.pacing.per_account]
     assert windows == [(25, 3600), (100, 86400)]
     media = DESCRIPTOR.media
-    assert (media.max_images, media.max_videos, media.mix_images_and_videos) == (20, 1, False)
+    assert (media.max_images, media.max_videos, media.mix_images_and_videos) == (10, 1, False)
     assert media.convert == {"image/webp": "image/jpeg"}
     assert (media.video_min_seconds, media.video_max_seconds, media.video_max_bytes) == (3, 1800, 500 * 2**20)
     assert len(API_VERSION) == 6 and API_VERSION.isdigit()

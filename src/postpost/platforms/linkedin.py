@@ -85,7 +85,7 @@ DESCRIPTOR = PlatformDescriptor(
     title="LinkedIn",
     text=TextRules(limit=3000, counter=CodePoints(), threads=False),
     media=MediaRules(
-        max_images=20,
+        max_images=10,  # what PostPost offers; the API itself takes up to 20 (multiImage)
         max_videos=1,
         image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
         video_types=frozenset({"video/mp4"}),
