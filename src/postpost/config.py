@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     retry_max_seconds: float = 900.0
     platform_timeout_seconds: float = 10.0
     db_pool_size: int = 20
+    media_max_bytes: int = 512 * 1024 * 1024
+    media_sweep_interval_seconds: float = 3600.0
+    media_incomplete_max_age_seconds: float = 2 * 3600.0
+    media_unscheduled_max_age_seconds: float = 30 * 86400.0
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = None
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -58,6 +68,11 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the local storage backend keeps media files."""
+        return self.data_dir / "media"
 
     def resolved_sandbox_url(self) -> str | None:
         """Where sandbox connections publish: POSTPOST_SANDBOX_URL, else this server's /sandbox."""

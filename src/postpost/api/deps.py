@@ -20,6 +20,7 @@ from postpost.errors import InvalidInput
 from postpost.platforms.registry import AdapterPool
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
+from postpost.storage.base import Storage
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Services:
     box: SecretBox
     adapters: AdapterPool
     sandbox_url: str | None
+    storage: Storage
 
 
 def get_services(request: Request) -> Services:

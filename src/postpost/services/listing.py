@@ -11,9 +11,10 @@ from sqlalchemy import and_, asc, desc, exists, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from postpost.db.models import Media, Post, PostGroup, PostGroupCount
+from postpost.db.models import Post, PostGroup, PostGroupCount
 from postpost.errors import InvalidInput
 from postpost.ids import iso
+from postpost.services import media
 from postpost.services.auth import Principal
 from postpost.services.timefmt import parse_lenient_date
 
@@ -117,7 +118,7 @@ async def _stored_count(session: AsyncSession, user_id: str, status: str | None)
 async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[str, Any]]:
     ids = [g.id for g in groups]
     platforms: dict[str, list[dict[str, str]]] = {gid: [] for gid in ids}
-    media: dict[str, list[str]] = {gid: [] for gid in ids}
+    media_urls = await media.urls_by_group(session, ids)
     if ids:
         rows = await session.execute(
             select(Post.group_id, Post.platform, Post.account_id, Post.status).where(
@@ -128,13 +129,6 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[st
             platforms[group_id].append(
                 {"platformId": f"{platform}-{account_id}", "platform": platform, "status": status}
             )
-        media_rows = await session.execute(
-            select(Media.group_id, Media.url)
-            .where(Media.group_id.in_(ids))
-            .order_by(Media.created_at, Media.id)
-        )
-        for group_id, url in media_rows:
-            media[group_id].append(url)
     return [
         {
             "postGroupId": g.id,
@@ -144,7 +138,7 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[dict[st
             "createdAt": iso(g.created_at),
             "updatedAt": iso(g.updated_at),
             "platforms": _in_group_order(g, platforms[g.id]),
-            "mediaUrls": media[g.id],
+            "mediaUrls": media_urls[g.id],
         }
         for g in groups
     ]

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Media, Post, PostGroup, PostLog
+from postpost.db.models import Post, PostGroup, PostLog
 from postpost.db.wakeup import announce_due
 from postpost.errors import InvalidInput
 from postpost.ids import iso, utcnow
+from postpost.services import media
 from postpost.services.auth import Principal
 from postpost.services.connections import connections_by_compound_id
 from postpost.services.limits import assert_can_schedule, assert_platforms_allowed
@@ -109,6 +110,7 @@ async def get_post(session: AsyncSession, principal: Principal, group_id: str) -
         "content": group.content,
         "scheduledTime": iso(group.scheduled_time),
         "posts": [post_view(p) for p in ordered],
+        "media": await media.media_views(session, group.id),
     }
 
 
@@ -172,10 +174,15 @@ async def update_post(
     return {"success": True, "message": "Post updated successfully", "postGroup": reply}
 
 
-async def delete_post(session: AsyncSession, principal: Principal, group_id: str) -> None:
-    """Delete the group, its platform posts, media records and logs in one transaction."""
+async def delete_post(session: AsyncSession, principal: Principal, group_id: str) -> list[media.RemovedMedia]:
+    """Delete the group, its platform posts, media records and logs in one transaction.
+
+    Returns the media whose files the caller removes after the commit (`media.remove_files`).
+    """
     group = await load_group(session, principal, group_id)
-    for table in (Post, Media, PostLog):
+    removed = await media.delete_group_media(session, group.id)
+    for table in (Post, PostLog):
         await session.execute(delete(table).where(table.group_id == group.id))
     await session.execute(delete(PostGroup).where(PostGroup.id == group.id))
     await session.commit()
+    return removed
