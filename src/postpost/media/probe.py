@@ -98,7 +98,8 @@ def probe_video(path: Path, mime_type: str) -> Probe:
         with av.open(str(path), metadata_errors="ignore") as container:
             found = container.format.name
             if found != demuxer:
-                raise ProbeError(f"Uploaded file is a {found} file, not {mime_type}")
+                what = "an image" if found.endswith("_pipe") else f"a {found} file"
+                raise ProbeError(f"Uploaded file is {what}, not {mime_type}")
             if not container.streams.video:
                 raise ProbeError("Uploaded file has no video stream")
             stream = container.streams.video[0]
