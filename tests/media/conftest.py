@@ -19,28 +19,34 @@ from postpost.db.session import Database
 from postpost.storage import LocalStorage, S3Storage, Storage, open_storage
 from tests.conftest import SECRET
 
-BUCKET = "postpost-media"
 S3_KEY_ID = "test-key-id"
 S3_SECRET = "test-secret-access-key"
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on a loopback port, with the test bucket created."""
+    """A moto S3 server on a loopback port."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_endpoint: str, engine_name: str) -> str:
+    """A bucket per database engine (the sweeper treats objects without a row as orphans)."""
+    bucket = f"postpost-media-{engine_name}"
     client = boto3.client(
         "s3",
-        endpoint_url=url,
+        endpoint_url=s3_endpoint,
         region_name="us-east-1",
         aws_access_key_id=S3_KEY_ID,
         aws_secret_access_key=S3_SECRET,
     )
-    client.create_bucket(Bucket=BUCKET)
+    client.create_bucket(Bucket=bucket)
     public_read = {
         "Version": "2012-10-17",
         "Statement": [
@@ -48,23 +54,22 @@ def s3_endpoint() -> Iterator[str]:
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
             }
         ],
     }
-    client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(public_read))
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read))
     client.close()
-    yield url
-    server.stop()
+    return bucket
 
 
 @pytest.fixture(scope="session")
-def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
+def s3_settings(settings: Settings, s3_endpoint: str, s3_bucket: str) -> Settings:
     return Settings(
         data_dir=settings.data_dir,
         database_url=settings.database_url,
         secret_key=SECRET,  # type: ignore[arg-type]
-        s3_bucket=BUCKET,
+        s3_bucket=s3_bucket,
         s3_endpoint_url=s3_endpoint,
         s3_region="us-east-1",
         s3_access_key_id=S3_KEY_ID,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from postpost.services import media
-from tests.media.conftest import BUCKET, create_draft, put_file, upload_url
+from tests.media.conftest import create_draft, put_file, upload_url
 from tests.media.files import image_bytes, video_bytes
 
 pytestmark = pytest.mark.parametrize("backend", ["s3"], indirect=True)
@@ -20,7 +20,7 @@ async def stored(s3, media_id, group_id):
 
 
 async def test_presigned_put_is_bound_to_the_content_type_and_expires_in_an_hour(
-    backend, make_user, make_connection, s3_endpoint
+    backend, make_user, make_connection, s3_endpoint, s3_bucket
 ):
     s3 = backend
     user = await make_user()
@@ -31,7 +31,7 @@ async def test_presigned_put_is_bound_to_the_content_type_and_expires_in_an_hour
     assert query["X-Amz-Expires"] == ["3600"]
     assert "content-type" in query["X-Amz-SignedHeaders"][0].split(";")
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert issued["fileUrl"] == f"{s3_endpoint}/{BUCKET}/{url.path.split('/', 2)[2]}"
+    assert issued["fileUrl"] == f"{s3_endpoint}/{s3_bucket}/{url.path.split('/', 2)[2]}"
     assert issued["fileUrl"].endswith("-clip_one.mp4")
 
 
