@@ -189,14 +189,16 @@ def _best_quality(image: Image.Image, mime_type: str, limit: int | None) -> tupl
     low_data = _save(image, mime_type, quality=QUALITY_MIN)
     if len(low_data) > limit:
         return None, len(low_data)
-    low, high, found = QUALITY_MIN, QUALITY_START, low_data
-    while high - low > 3:
-        middle = (low + high) // 2
+    # Size grows smoothly with quality: interpolate towards the limit instead of bisecting.
+    low, low_size, high, high_size, found = QUALITY_MIN, len(low_data), QUALITY_START, len(best), low_data
+    while high - low > 2:
+        guess = low + (high - low) * (limit - low_size) / (high_size - low_size)
+        middle = min(high - 1, max(low + 1, round(guess)))
         candidate = _save(image, mime_type, quality=middle)
         if len(candidate) <= limit:
-            low, found = middle, candidate
+            low, low_size, found = middle, len(candidate), candidate
         else:
-            high = middle
+            high, high_size = middle, len(candidate)
     return found, len(found)
 
 
