@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from postpost.db.models import Media
+from postpost.services import media
 from tests.media.conftest import create_draft, upload_url
 from tests.media.files import image_bytes, photo_bytes, video_bytes
 
@@ -258,3 +259,31 @@ async def test_signed_fetch_urls(client, local_storage):
 async def test_unknown_or_escaping_paths(client, path, status, error):
     r = await client.get(path)
     assert (r.status_code, r.json()) == (status, {"error": error})
+
+
+async def test_a_file_in_place_without_its_row_update_is_probed_on_first_use(
+    client, draft, database, local_storage
+):
+    """A crash between moving the file into place and the commit leaves a pending row."""
+    issued = await upload_url(client, draft, draft.group_id, "image/png")
+    stored = await row(database, issued["mediaId"])
+    png = image_bytes("PNG", (12, 8))
+    await local_storage.put(stored.storage_key, png, "image/png")
+    repaired = await media.ensure_probed(database, local_storage, media.media_file(stored))
+    assert (repaired.status, repaired.size, repaired.width, repaired.height) == ("ready", len(png), 12, 8)
+    assert (await put(client, issued["uploadUrl"], png)).json() == USED
+
+
+async def test_get_upload_url_is_documented(client):
+    spec = (await client.get("/openapi.json")).json()
+    operation = spec["paths"]["/api/v1/get-upload-url"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert {"fileName", "contentType", "postGroupId", "type"} <= set(body["properties"])
+    reply = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][reply]["properties"]) == {
+        "success",
+        "uploadUrl",
+        "fileUrl",
+        "mediaId",
+    }
+    assert not [path for path in spec["paths"] if path.startswith("/media")]

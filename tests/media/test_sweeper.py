@@ -159,3 +159,13 @@ async def test_the_periodic_job_sweeps_until_stopped(backend, make_user, make_co
         sweeper.stop()
         await asyncio.wait_for(task, 10)
     assert task.done() and task.exception() is None
+
+
+async def test_a_zero_interval_turns_the_job_off(settings, database, local_storage):
+    off = Settings(
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        secret_key="x",  # type: ignore[arg-type]
+        media_sweep_interval_seconds=0,
+    )
+    await asyncio.wait_for(MediaSweeper(off, database, local_storage).run(), 5)

@@ -109,9 +109,9 @@ async def create_upload(
         max_bytes=cap,
         created_at=utcnow(),
     )
+    upload_url = storage.upload_url(key, content_type.strip(), expires_in=UPLOAD_URL_SECONDS, max_bytes=cap)
     session.add(media)
     await session.commit()
-    upload_url = storage.upload_url(key, content_type.strip(), expires_in=UPLOAD_URL_SECONDS, max_bytes=cap)
     return {"success": True, "uploadUrl": upload_url, "fileUrl": media.url, "mediaId": media.id}
 
 

@@ -141,7 +141,7 @@ async def _delete_unowned(database: Database, storage: Storage, prefix: str, key
 
 
 class MediaSweeper:
-    """Runs `sweep_media` every `media_sweep_interval_seconds` until stopped."""
+    """Runs `sweep_media` every `media_sweep_interval_seconds` until stopped (never when it is <= 0)."""
 
     def __init__(self, settings: Settings, database: Database, storage: Storage) -> None:
         self.settings = settings
@@ -150,6 +150,8 @@ class MediaSweeper:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
+        if self.settings.media_sweep_interval_seconds <= 0:
+            return
         while not self._stopping.is_set():
             try:
                 await self.sweep_once()
