@@ -43,6 +43,9 @@ async def user(make_user, make_connection):
 async def test_conversion_is_cached_per_media_and_rules(backend, user):
     webp = image_bytes("WEBP", (80, 60))
     file = await uploaded(backend, user, WEBP, webp, "p.webp")
+    async with backend.database.session() as session:
+        assert await media.media_by_id(session, file.id) == file
+        assert await media.media_by_id(session, "0" * 24) is None
     first = await MediaPreparer(backend.storage).prepare(file, "linkedin", LINKEDIN_LIKE)
     assert first.key == cache_key(file.id, "linkedin", LINKEDIN_LIKE) and first.converted
     assert (first.mime_type, first.width, first.height) == (JPEG, 80, 60)

@@ -171,6 +171,9 @@ async def receive_upload(
             )
             await session.commit()
         raise InvalidInput(exc.reason) from None
+    except BaseException:
+        await storage.discard(staged)
+        raise
     async with database.session() as session:
         done = await session.execute(
             update(Media)
@@ -285,6 +288,12 @@ def media_file(row: Media) -> MediaFile:
         max_bytes=row.max_bytes,
         details=dict(row.details or {}),
     )
+
+
+async def media_by_id(session: AsyncSession, media_id: str) -> MediaFile | None:
+    """One media file by id (not tenant-scoped: for the engine, which already holds the post)."""
+    row = await session.get(Media, media_id)
+    return media_file(row) if row is not None else None
 
 
 async def media_for_groups(session: AsyncSession, group_ids: Sequence[str]) -> dict[str, list[MediaFile]]:
