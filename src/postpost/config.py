@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     tiktok_client_secret: SecretStr | None = None
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
+    media_max_bytes: int = 512 * 1024 * 1024
+    media_sweep_interval_seconds: float = 3600.0
+    media_incomplete_max_age_seconds: float = 2 * 3600.0
+    media_unscheduled_max_age_seconds: float = 30 * 86400.0
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_public_url: str | None = None
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -85,6 +95,11 @@ class Settings(BaseSettings):
         if secret is not None:
             app["client_secret"] = secret.get_secret_value()
         return app
+
+    @property
+    def media_dir(self) -> Path:
+        """Where the local storage backend keeps media files."""
+        return self.data_dir / "media"
 
     def resolved_sandbox_url(self) -> str | None:
         """Where sandbox connections publish: POSTPOST_SANDBOX_URL, else this server's /sandbox."""

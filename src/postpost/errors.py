@@ -6,7 +6,8 @@ PostpostError
 ├── Forbidden           403
 ├── LimitExceeded       403 with the structured LimitExceededError body
 ├── NotFound            404
-└── Conflict            409
+├── Conflict            409
+└── PayloadTooLarge     413
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Conflict(PostpostError):
     """The object is in a state that forbids the change."""
 
     status_code = 409
+
+
+class PayloadTooLarge(PostpostError):
+    """An uploaded file is larger than allowed."""
+
+    status_code = 413
 
 
 class LimitExceeded(PostpostError):

@@ -13,7 +13,9 @@ from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.engine.worker import Worker
 from postpost.sandbox import SANDBOX_PATH
+from postpost.services.media_sweeper import MediaSweeper
 from postpost.simulator import create_simulator_app
+from postpost.storage import open_storage
 
 
 def build_server(settings: Settings, database: Database) -> FastAPI:
@@ -31,12 +33,25 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
                 worker.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    storage = open_storage(settings)
+
+    @asynccontextmanager
+    async def media_sweeper() -> AsyncIterator[object]:
+        sweeper = MediaSweeper(settings, database, storage)
+        task = asyncio.create_task(sweeper.run())
+        try:
+            yield sweeper
+        finally:
+            sweeper.stop()
+            await asyncio.gather(task, return_exceptions=True)
+
     app = create_app(
         settings,
         database,
         sandbox_url=sandbox_url,
         own_database=True,
-        hooks=[workers] if settings.workers > 0 else [],
+        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper],
+        storage=storage,
     )
     if settings.sandbox:
         app.mount(SANDBOX_PATH, create_simulator_app())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from postpost.ids import iso
+from postpost.media.types import StoredMedia
 from postpost.services.connection_checks import ConnectionTest
 from postpost.services.connections import ConnectionInfo
 from postpost.services.listing import GroupPage
@@ -40,7 +41,7 @@ def platform_post(post: PlatformPost) -> dict[str, Any]:
 
 def post_group(detail: GroupDetail) -> dict[str, Any]:
     """get-post: the contract's fields plus group-level `status`, `processingStatus`, `content`,
-    `scheduledTime` and `altTexts` (additive)."""
+    `scheduledTime`, `altTexts` and `media` (additive)."""
     return {
         "success": True,
         "postGroupId": detail.id,
@@ -50,7 +51,30 @@ def post_group(detail: GroupDetail) -> dict[str, Any]:
         "scheduledTime": iso(detail.scheduled_time),
         "altTexts": detail.alt_texts,
         "posts": [platform_post(p) for p in detail.posts],
+        "media": [
+            media(m, detail.alt_texts[i] if i < len(detail.alt_texts) else None)
+            for i, m in enumerate(detail.media)
+        ],
     }
+
+
+def media(item: StoredMedia, alt_text: str | None = None) -> dict[str, Any]:
+    """A get-post media entry (additive): upload order, probed metadata, alt text by position."""
+    metadata: dict[str, Any] = {"size": item.size, "width": item.width, "height": item.height}
+    metadata = {name: value for name, value in metadata.items() if value is not None}
+    metadata.update({k: v for k, v in item.details.items() if k != "frames"})
+    body: dict[str, Any] = {
+        "_id": item.id,
+        "type": item.type,
+        "url": item.url,
+        "mimeType": item.mime_type,
+        "status": item.status,
+        "altText": alt_text,
+        "metadata": metadata,
+    }
+    if item.error:
+        body["error"] = item.error
+    return body
 
 
 def updated_post(group: UpdatedGroup) -> dict[str, Any]:

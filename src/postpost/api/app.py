@@ -11,13 +11,15 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connection_checks, connections, logs, posts, workspace
+from postpost.api.routes import connection_checks, connections, logs, media, posts, workspace
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
+from postpost.storage import LocalStorage, Storage, open_storage
+from postpost.storage.local import URL_PATH
 
 API_PREFIX = "/api/v1"
 Hook = Callable[[], AbstractAsyncContextManager[object]]
@@ -30,15 +32,18 @@ def create_app(
     sandbox_url: str | None = None,
     own_database: bool = False,
     hooks: Sequence[Hook] = (),
+    storage: Storage | None = None,
 ) -> FastAPI:
     """Build the API around ready parts.
 
     `sandbox_url` is where sandbox connections publish (the mounted simulator); `hooks` are
     context managers run for the server's lifetime (e.g. in-process workers); `own_database`
-    disposes the engine on shutdown.
+    disposes the engine on shutdown. `storage` (default: from the settings) holds media and is
+    closed on shutdown.
     """
     adapters = Adapters(timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app)
     box = SecretBox(settings.resolved_secret_key)
+    media_storage = storage or open_storage(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,6 +52,7 @@ def create_app(
                 await stack.enter_async_context(hook())
             yield
         await adapters.close()
+        await media_storage.close()
         if own_database:
             await database.dispose()
 
@@ -67,14 +73,19 @@ def create_app(
         credentials=CredentialStore(database, box, sandbox_url),
         links=LinkSigner(settings.resolved_secret_key, settings.base_url()),
         sandbox_url=sandbox_url,
+        storage=media_storage,
     )
     install_error_handlers(app)
-    for module in (posts, connections, connection_checks, logs, workspace):
+    for module in (posts, media, connections, connection_checks, logs, workspace):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
+    if isinstance(media_storage, LocalStorage):
+        app.include_router(media.files_router)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt_prefixes=(URL_PATH + "/",)
+    )
     return app

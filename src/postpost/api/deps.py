@@ -22,6 +22,7 @@ from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
 from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
+from postpost.storage.base import Storage
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Services:
     credentials: CredentialStore
     links: LinkSigner
     sandbox_url: str | None
+    storage: Storage
 
 
 def get_services(request: Request) -> Services:

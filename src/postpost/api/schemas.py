@@ -66,6 +66,31 @@ class PlatformPost(BaseModel):
     error: PostError | None = None
 
 
+class MediaMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    size: int | None = Field(None, description="Bytes.")
+    width: int | None = None
+    height: int | None = None
+    aspectRatio: float | None = None
+    format: str | None = Field(None, description="Pillow's image format or FFmpeg's demuxer name.")
+    duration: float | None = Field(None, description="Seconds (video).")
+    frameRate: float | None = None
+    codecName: str | None = None
+    bitRate: int | None = None
+
+
+class MediaEntry(BaseModel):
+    id_: str = Field(alias="_id")
+    type: Literal["image", "video"]
+    url: str
+    mimeType: str
+    status: Literal["pending", "ready", "failed"] = Field(
+        description="`pending` until the upload is received and probed."
+    )
+    error: str | None = Field(None, description="Why a `failed` file cannot be used.")
+    metadata: MediaMetadata
+
+
 class GetPostReply(BaseModel):
     success: Literal[True]
     postGroupId: str
@@ -75,6 +100,21 @@ class GetPostReply(BaseModel):
     scheduledTime: str | None
     altTexts: list[str | None]
     posts: list[PlatformPost]
+    media: list[MediaEntry] = Field(description="The group's files in upload order.")
+
+
+class UploadUrlBody(BaseModel):
+    fileName: str = Field(description="Sanitised: spaces → `_`, only letters, digits, `_`, `.`, `-` kept.")
+    contentType: str = Field(description="MIME type, e.g. `image/jpeg`; send the same on the PUT.")
+    postGroupId: str = Field(description="The caller's post group (draft or scheduled).")
+    type: Literal["image", "video"] | None = Field(None, description="Defaults from contentType.")
+
+
+class UploadUrlReply(BaseModel):
+    success: Literal[True]
+    uploadUrl: str = Field(description="PUT the raw bytes here within 1 hour, same Content-Type.")
+    fileUrl: str
+    mediaId: str
 
 
 class UpdatePostBody(BaseModel):

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from postpost.db.types import UTCDateTime
@@ -186,9 +198,18 @@ class Post(Base):
 
 
 class Media(Base):
-    """A file attached to a post group (uploaded through a signed URL)."""
+    """A file attached to a post group (uploaded through a signed URL).
+
+    `status`: `pending` until the upload is seen and probed, then `ready` or `failed` (with
+    `error`). `size`/`width`/`height` and `details` (format, duration, frame rate, codec, bit
+    rate, aspect ratio) come from probing; `max_bytes` is the cap the upload URL was issued with.
+    """
 
     __tablename__ = "media"
+    __table_args__ = (
+        Index("ix_media_storage_key", "storage_key", unique=True),
+        Index("ix_media_status_created", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     group_id: Mapped[str] = mapped_column(ForeignKey("post_groups.id", ondelete="CASCADE"), index=True)
@@ -198,7 +219,10 @@ class Media(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
-    size: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    max_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -12,8 +12,9 @@ from sqlalchemy import and_, asc, desc, exists, false, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from postpost.db.models import Media, Post, PostGroup, PostGroupCount
+from postpost.db.models import Post, PostGroup, PostGroupCount
 from postpost.errors import InvalidInput
+from postpost.services import media
 from postpost.services.timefmt import parse_lenient_date
 
 GROUP_STATUSES = ("draft", "scheduled", "published", "failed", "partially_published")
@@ -139,7 +140,7 @@ async def _stored_count(session: AsyncSession, user_id: str, status: str | None)
 async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[GroupSummary]:
     ids = [g.id for g in groups]
     platforms: dict[str, list[ListedPlatform]] = {gid: [] for gid in ids}
-    media: dict[str, list[str]] = {gid: [] for gid in ids}
+    media_urls = await media.urls_by_group(session, ids)
     if ids:
         rows = await session.execute(
             select(Post.group_id, Post.platform, Post.account_id, Post.status).where(
@@ -148,13 +149,6 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[GroupSu
         )
         for group_id, platform, account_id, status in rows:
             platforms[group_id].append(ListedPlatform(platform, account_id, status))
-        media_rows = await session.execute(
-            select(Media.group_id, Media.url)
-            .where(Media.group_id.in_(ids))
-            .order_by(Media.created_at, Media.id)
-        )
-        for group_id, url in media_rows:
-            media[group_id].append(url)
     return [
         GroupSummary(
             id=g.id,
@@ -164,7 +158,7 @@ async def _items(session: AsyncSession, groups: list[PostGroup]) -> list[GroupSu
             created_at=g.created_at,
             updated_at=g.updated_at,
             platforms=_in_group_order(g, platforms[g.id]),
-            media_urls=media[g.id],
+            media_urls=media_urls[g.id],
         )
         for g in groups
     ]

@@ -27,6 +27,7 @@ class Entitlements:
     connections: int | None
     scope: str
     allowed_platforms: tuple[str, ...] | None
+    media_max_bytes: int | None = None  # largest media upload; None: the server's ceiling
 
     @classmethod
     def from_data(cls, plan_key: str, plan_name: str, data: dict[str, Any]) -> Entitlements:
@@ -43,6 +44,7 @@ class Entitlements:
             connections=data.get("connections"),
             scope=data.get("scope", "account"),
             allowed_platforms=tuple(allowed) if allowed is not None else None,
+            media_max_bytes=data.get("mediaMaxBytes"),
         )
 
 

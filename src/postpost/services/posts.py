@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Media, Post, PostGroup, PostLog
+from postpost.db.models import Post, PostGroup, PostLog
 from postpost.db.wakeup import announce_due
 from postpost.errors import InvalidInput
 from postpost.ids import iso, utcnow
+from postpost.media.types import StoredMedia
 from postpost.platforms.descriptor import PlatformDescriptor
 from postpost.platforms.registry import descriptors
+from postpost.services import media
 from postpost.services.auth import Principal
 from postpost.services.connections import connections_by_compound_id, split_platform_id
 from postpost.services.content_rules import check_alt_texts, check_text, merge_settings
@@ -55,6 +57,7 @@ class GroupDetail:
     scheduled_time: datetime | None
     posts: list[PlatformPost]
     alt_texts: list[str | None]
+    media: list[StoredMedia]
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ async def group_detail(session: AsyncSession, group: PostGroup) -> GroupDetail:
             for p in ordered
         ],
         alt_texts=list(group.alt_texts or []),
+        media=(await media.media_for_groups(session, [group.id]))[group.id],
     )
 
 
@@ -247,10 +251,15 @@ async def update_post(session: AsyncSession, principal: Principal, group_id: str
     return UpdatedGroup(group.id, group.status, group.scheduled_time)
 
 
-async def delete_post(session: AsyncSession, principal: Principal, group_id: str) -> None:
-    """Delete the group, its platform posts, media records and logs in one transaction."""
+async def delete_post(session: AsyncSession, principal: Principal, group_id: str) -> list[media.RemovedMedia]:
+    """Delete the group, its platform posts, media records and logs in one transaction.
+
+    Returns the media whose files the caller removes after the commit (`media.remove_files`).
+    """
     group = await load_group(session, principal, group_id)
-    for table in (Post, Media, PostLog):
+    removed = await media.delete_group_media(session, group.id)
+    for table in (Post, PostLog):
         await session.execute(delete(table).where(table.group_id == group.id))
     await session.execute(delete(PostGroup).where(PostGroup.id == group.id))
     await session.commit()
+    return removed

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from postpost import wire
-from postpost.api.deps import JsonBody, PrincipalDep, SessionDep
+from postpost.api.deps import JsonBody, PrincipalDep, ServicesDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.api.schemas import (
     CreatePostBody,
@@ -23,7 +23,7 @@ from postpost.api.schemas import (
     json_body,
     responses,
 )
-from postpost.services import listing, posts
+from postpost.services import listing, media, posts
 
 router = APIRouter()
 NOT_FOUND = (404, ErrorBody, "`Post group not found` (also for malformed or foreign ids).")
@@ -82,7 +82,10 @@ async def update_post(
 
 
 @router.delete("/delete-post/{postGroupId}", response_model=SuccessReply, responses=responses(NOT_FOUND))
-async def delete_post(postGroupId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+async def delete_post(
+    postGroupId: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep
+) -> JSONResponse:
     with failure_message("Failed to delete post group"):
-        await posts.delete_post(session, principal, postGroupId)
+        removed = await posts.delete_post(session, principal, postGroupId)
+    await media.remove_files(services.storage, removed)
     return JSONResponse({"success": True})

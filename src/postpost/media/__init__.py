@@ -1,0 +1,1 @@
+"""Media files: accepted formats, probing, per-platform conversion and preparation for publishing."""
