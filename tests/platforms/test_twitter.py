@@ -362,7 +362,7 @@ async def test_token_without_write_scope_is_an_unknown_error(
 async def test_check_connection(adapter: TwitterAdapter, creds: Credentials) -> None:
     check = await adapter.check_connection(creds)
     assert check.ok and check.username == creds.username
-    assert check.message == f"Connected as @{creds.username}"
+    assert check.message == f"Connected as {creds.username}"
     assert list(check.permissions) == list(SCOPES)
     expired = dataclasses.replace(
         creds, secrets=creds.secrets.merged(access_token=f"sandbox.{creds.account_id}.1000.x")

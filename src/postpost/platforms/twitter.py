@@ -259,7 +259,7 @@ class TwitterAdapter(PlatformAdapter):
         username = str(data.get("username") or creds.username or "") if isinstance(data, dict) else ""
         scope = creds.secrets.get("scope")
         permissions = scope.split() if scope else list(creds.scopes or self.descriptor.scopes)
-        return ConnectionCheck(True, f"Connected as @{username}", username or None, permissions)
+        return ConnectionCheck(True, f"Connected as {username}", username or None, permissions)
 
     # ----- transport ---------------------------------------------------------------------
 
