@@ -194,7 +194,7 @@ async def test_timeout_after_commit_then_lookup(
 ) -> None:
     adapter = TwitterAdapter(http, timeout=0.3)
     started = datetime.now(UTC)
-    text = "Ben & Jerry <3 https://example.com/a?b=1 #sandbox:timeout-after-commit"
+    text = "Ben & Jerry &amp; <3 https://example.com/a?b=1 #sandbox:timeout-after-commit"
     head = job_of(creds, text, since=started)
     assert await adapter.find_published(head) is None
     lost = await publish_error(adapter, head)

@@ -299,15 +299,15 @@ ADAPTER = TwitterAdapter
 
 
 def _normal(text: str) -> str:
-    """Text as X gives it back, reduced for comparison: entities decoded, links as one token."""
-    text = unicodedata.normalize("NFC", html.unescape(text))
+    """Text reduced for comparison: NFC, whitespace runs as one space, every link as one token."""
+    text = unicodedata.normalize("NFC", text)
     return _SPACE.sub(" ", _URL.sub("<url>", text)).strip()
 
 
 def _matches(tweet: Any, want: str, parent: str | None, *, has_media: bool) -> bool:
     if not isinstance(tweet, dict) or not tweet.get("id"):
         return False
-    text = _normal(str(tweet.get("text") or ""))
+    text = _normal(html.unescape(str(tweet.get("text") or "")))  # X escapes &, < and >
     if has_media and text.count("<url>") > want.count("<url>"):
         text = text.removesuffix("<url>").rstrip()  # X appends the media's link
     if text != want:
