@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import av
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from PIL import Image
 
 from postpost.platforms.base import (
@@ -575,3 +577,26 @@ async def test_unsure_create_after_media_is_looked_up(
     again = await adapter.publish(dataclasses.replace(job, state=state, unsure=True))
     [post] = sim.posts("twitter")
     assert isinstance(again, Published) and again.remote_id == post["id"]
+
+
+# ----- transport failures -------------------------------------------------------------------
+
+
+async def test_unreachable_x_is_a_network_error(http: aiohttp.ClientSession, creds: Credentials) -> None:
+    gone = creds_of(creds.account_id, "http://127.0.0.1:9", dict(creds.secrets))
+    err = await publish_error(TwitterAdapter(http, timeout=2), job_of(gone, "nobody there"))
+    assert (err.code, err.retryable, err.maybe_published) == (ErrorCode.NETWORK_ERROR, True, False)
+
+
+async def test_created_without_an_id_may_have_published(http: aiohttp.ClientSession) -> None:
+    """A 201 whose body is not X's: the post may exist, so it is reconciled rather than resent."""
+
+    async def garbled(_request: web.Request) -> web.Response:
+        return web.Response(status=201, text="<html>ok</html>", headers={"x-rate-limit-remaining": "5"})
+
+    app = web.Application()
+    app.router.add_post("/2/tweets", garbled)
+    async with TestServer(app) as server:
+        odd = creds_of("1", str(server.make_url("")).rstrip("/"), {"access_token": "t"})
+        err = await publish_error(TwitterAdapter(http, timeout=2), job_of(odd, "hello"))
+    assert (err.code, err.maybe_published, err.retryable) == (ErrorCode.UNKNOWN_ERROR, True, True)

@@ -756,3 +756,13 @@ async def test_forget_one_account(client: httpx.AsyncClient, clock: FakeClock) -
     stale = await client.post(f"{UPLOAD}/{media_id}/finalize", headers=auth(clock, "1"))
     assert invalid_message(stale) == f"Invalid media_id: {media_id}"
     assert (await tweet(client, clock, "mine", account="1")).status_code == 201  # no longer a duplicate
+
+
+async def test_slow_marker_stores_then_answers(clock: FakeClock) -> None:
+    app = create_simulator_app(clock=clock, slow_seconds=0.05)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as c:
+        r = await tweet(c, clock, "takes a while #sandbox:slow")
+        assert r.status_code == 201
+        assert [p["id"] for p in await listing(c)] == [r.json()["data"]["id"]]
+        requests = (await c.get("/_control/requests?platform=twitter")).json()["requests"]
+        assert [(q["method"], q["path"]) for q in requests] == [("POST", "/2/tweets")]

@@ -215,8 +215,9 @@ class TwitterAdapter(PlatformAdapter):
             raise PlatformError(
                 ErrorCode.UNKNOWN_ERROR,
                 "X accepted the post but its answer has no id",
-                platform_error=str(body)[:500],
+                platform_error=str(body)[:500] if body else None,
                 maybe_published=True,
+                retryable=True,  # retried after a lookup, which finds the post if it exists
             )
         return self._published(job.creds, str(tweet_id))
 
