@@ -1,10 +1,6 @@
 """Fake of the X API v2 subset a publishing service uses, with X's OAuth 2.0 endpoints.
 
-Tokens are stateless so that sandbox accounts need no I/O: ``sandbox.<user id>.<expiry epoch>.<x>``
-is an access token of that user until its expiry; ``refresh.<user id>.<x>`` a refresh token,
-good once (a spent one is refused as X refuses a reused rotated token). Tokens issued through the
-authorization-code grant with fewer scopes are remembered with their scopes.
-
+Tokens and the OAuth endpoints are in `_twitter_oauth`, media uploads in `_twitter_media`.
 Answers follow X: RFC 7807 problem bodies, ``x-rate-limit-*`` headers on every authenticated
 answer (POST /2/tweets is held to 100 per 15 minutes per user and carries the app's 24-hour
 budget too), the 403 on duplicate text, tweet text returned with links wrapped as t.co and HTML
@@ -21,35 +17,31 @@ import hashlib
 import html
 import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import regex
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from postpost.simulator import _twitter_media as media
+from postpost.simulator._twitter_oauth import OAuthServer
 from postpost.simulator.fake import Fake
 from postpost.simulator.faults import MEDIA
 from postpost.simulator.world import World, iso_timestamp
 
 TWEET_LIMIT = 280
 URL_WEIGHT = 23
-ACCESS_TTL = 7200
-CODE_TTL = 30.0
 WINDOW = 900.0
 DAY = 86_400.0
 DUPLICATE_WINDOW = DAY
 ALT_TEXT_MAX = 1000
 TWITTER_EPOCH_MS = 1_288_834_974_657
-ALL_SCOPES = frozenset({"tweet.read", "tweet.write", "users.read", "media.write", "offline.access"})
 # requests per 15 minutes per user, by endpoint family
 LIMITS = {"tweets": 100, "timeline": 900, "me": 75, "media": 500}
 TWEET_FIELDS = frozenset(
@@ -109,10 +101,6 @@ def invalid_request(message: str, parameter: str | None = None, value: Any = Non
     return problem(400, "Invalid Request", INVALID_PARAMS, PROBLEMS + "invalid-request", errors=[error])
 
 
-def oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status)
-
-
 def username_for(account: str) -> str:
     """The screen name of a sandbox user (15 characters at most, as on X)."""
     return f"sandbox{account[-8:]}"
@@ -141,19 +129,6 @@ class Tweet:
         if "attachments" in fields and self.media_keys:
             out["attachments"] = {"media_keys": list(self.media_keys)}
         return out
-
-
-@dataclass
-class Grant:
-    """An authorization code waiting to be exchanged."""
-
-    account: str
-    client_id: str
-    redirect_uri: str
-    scopes: frozenset[str]
-    challenge: str
-    method: str
-    expires: float
 
 
 @dataclass
@@ -189,9 +164,7 @@ class TwitterFake(Fake):
         self.tweets: dict[str, Tweet] = {}
         self.timelines: dict[str, list[str]] = {}
         self.media: dict[str, media.MediaItem] = {}
-        self.codes: dict[str, Grant] = {}
-        self.scopes: dict[str, frozenset[str]] = {}  # tokens issued with fewer than all scopes
-        self.spent: set[str] = set()
+        self.oauth = OAuthServer(world)
         self.budgets: dict[tuple[str, str], Budget] = {}
         self.last_id = 0
 
@@ -206,15 +179,15 @@ class TwitterFake(Fake):
             Route("/2/media/upload/{id}/append", self.append, methods=["POST"]),
             Route("/2/media/upload/{id}/finalize", self.finalize, methods=["POST"]),
             Route("/2/media/metadata", self.metadata, methods=["POST"]),
-            Route("/i/oauth2/authorize", self.authorize, methods=["GET"]),
-            Route("/2/oauth2/token", self.token, methods=["POST"]),
+            Route("/i/oauth2/authorize", self.oauth.authorize, methods=["GET"]),
+            Route("/2/oauth2/token", self.oauth.token, methods=["POST"]),
         ]
 
     def forget(self, account: str | None = None) -> None:
         if account is None:
-            for store in (self.tweets, self.timelines, self.media, self.codes, self.scopes, self.budgets):
+            for store in (self.tweets, self.timelines, self.media, self.budgets):
                 store.clear()
-            self.spent.clear()
+            self.oauth.forget(None)
             return
         for tweet_id in self.timelines.pop(account, []):
             self.tweets.pop(tweet_id, None)
@@ -222,7 +195,7 @@ class TwitterFake(Fake):
             del self.media[media_id]
         for key in [k for k in self.budgets if k[0] == account]:
             del self.budgets[key]
-        self.spent = {t for t in self.spent if t.split(".")[1:2] != [account]}
+        self.oauth.forget(account)
 
     def next_id(self) -> str:
         """A snowflake: milliseconds since X's epoch above 22 bits of sequence, strictly increasing."""
@@ -292,118 +265,14 @@ class TwitterFake(Fake):
     def _caller(self, request: Request, scope: str) -> Caller | Response:
         """The user of a valid bearer token holding `scope`, or X's 401/403 answer."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        parts = token.strip().split(".")
-        valid = (
-            scheme.lower() == "bearer"
-            and len(parts) == 4
-            and parts[0] == "sandbox"
-            and parts[1].isascii()
-            and parts[1].isdigit()
-            and parts[2].isascii()
-            and parts[2].isdigit()
-            and int(parts[2]) > self.world.clock()
-        )
-        if not valid:
+        found = self.oauth.bearer(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
             return JSONResponse(problem(401, "Unauthorized", "Unauthorized"), 401)
-        if scope not in self.scopes.get(token.strip(), ALL_SCOPES):
+        account, scopes = found
+        if scope not in scopes:
             detail = "You are not permitted to perform this action."
             return JSONResponse(problem(403, "Forbidden", detail), 403)
-        return Caller(parts[1])
-
-    def issue(self, account: str, scopes: frozenset[str]) -> dict[str, Any]:
-        """A new token answer for `account`; a refresh token only with ``offline.access``."""
-        expiry = int(self.world.clock()) + ACCESS_TTL
-        access = f"sandbox.{account}.{expiry}.{secrets.token_urlsafe(16)}"
-        body: dict[str, Any] = {
-            "token_type": "bearer",
-            "expires_in": ACCESS_TTL,
-            "access_token": access,
-            "scope": " ".join(sorted(scopes)),
-        }
-        if scopes != ALL_SCOPES:
-            self.scopes[access] = scopes
-        if "offline.access" in scopes:
-            body["refresh_token"] = refresh = f"refresh.{account}.{secrets.token_urlsafe(24)}"
-            if scopes != ALL_SCOPES:
-                self.scopes[refresh] = scopes
-        return body
-
-    async def authorize(self, request: Request) -> Response:
-        """``GET /i/oauth2/authorize``: approve at once and redirect back with a code.
-
-        The user is ``sandbox_user`` when given (a sandbox extension), else a new one.
-        """
-        q = request.query_params
-        for name in ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge"):
-            if not q.get(name):
-                return oauth_error(400, "invalid_request", f"Missing required parameter [{name}].")
-        if q["response_type"] != "code":
-            return oauth_error(400, "unsupported_response_type", "Only response_type=code is supported.")
-        method = q.get("code_challenge_method", "plain")
-        if method not in ("S256", "plain"):
-            return oauth_error(400, "invalid_request", "Unsupported code_challenge_method.")
-        scopes = frozenset(q["scope"].split())
-        if not scopes <= ALL_SCOPES:
-            return oauth_error(400, "invalid_scope", f"Unknown scope in [{q['scope']}].")
-        account = q.get("sandbox_user") or str(secrets.randbelow(9 * 10**17) + 10**17)
-        if not (account.isascii() and account.isdigit()):
-            return oauth_error(400, "invalid_request", "sandbox_user must be a numeric user id.")
-        code = secrets.token_urlsafe(24)
-        self.codes[code] = Grant(
-            account,
-            q["client_id"],
-            q["redirect_uri"],
-            scopes,
-            q["code_challenge"],
-            method,
-            self.world.clock() + CODE_TTL,
-        )
-        separator = "&" if "?" in q["redirect_uri"] else "?"
-        target = q["redirect_uri"] + separator + urlencode({"state": q["state"], "code": code})
-        return RedirectResponse(target, 302)
-
-    async def token(self, request: Request) -> Response:
-        """``POST /2/oauth2/token``: the authorization_code (PKCE) and refresh_token grants."""
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        client_id = form.get("client_id")
-        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                client_id = base64.b64decode(credentials, validate=True).decode().partition(":")[0]
-            except (binascii.Error, UnicodeDecodeError):
-                client_id = None
-        if not client_id:
-            return oauth_error(401, "unauthorized_client", "Missing valid authorization header")
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            return self._exchange_code(form, client_id)
-        if grant_type == "refresh_token":
-            return self._refresh(form.get("refresh_token", ""))
-        if not grant_type:
-            return oauth_error(400, "invalid_request", "Missing required parameter [grant_type].")
-        return oauth_error(400, "unsupported_grant_type", f"Grant type {grant_type} is not supported.")
-
-    def _exchange_code(self, form: Mapping[str, str], client_id: str) -> Response:
-        grant = self.codes.pop(form.get("code", ""), None)
-        if grant is None or grant.expires < self.world.clock():
-            return oauth_error(400, "invalid_request", "Value passed for the authorization code was invalid.")
-        if grant.client_id != client_id or grant.redirect_uri != form.get("redirect_uri"):
-            return oauth_error(400, "invalid_request", "Value passed for the authorization code was invalid.")
-        verifier = form.get("code_verifier", "")
-        if grant.method == "S256":
-            digest = hashlib.sha256(verifier.encode()).digest()
-            verifier = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-        if not verifier or verifier != grant.challenge:
-            return oauth_error(400, "invalid_request", "Value passed for the code verifier was invalid.")
-        return JSONResponse(self.issue(grant.account, grant.scopes))
-
-    def _refresh(self, token: str) -> Response:
-        parts = token.split(".")
-        valid = len(parts) == 3 and parts[0] == "refresh" and parts[1].isascii() and parts[1].isdigit()
-        if not valid or token in self.spent:
-            return oauth_error(400, "invalid_request", "Value passed for the token was invalid.")
-        self.spent.add(token)
-        return JSONResponse(self.issue(parts[1], self.scopes.pop(token, ALL_SCOPES)))
+        return Caller(account)
 
     # ----- users and tweets ---------------------------------------------------------------
 
