@@ -160,7 +160,7 @@ async def test_reset(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"platform": "twitter", "account": "1", "fault": "server-error"},
+        {"platform": "pinterest", "account": "1", "fault": "server-error"},
         {"platform": "mastodon", "account": "", "fault": "server-error"},
         {"platform": "mastodon", "account": "1", "fault": "explode"},
         {"platform": "mastodon", "account": "1", "fault": "server-error", "times": 0},

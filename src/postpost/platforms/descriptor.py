@@ -79,10 +79,17 @@ class MediaRules:
     alt_text_max: int | None = None  # None: the platform has no alt text
     image_max_pixels: tuple[int, int] | None = None  # (width, height) after conversion
     convert: Mapping[str, str] = field(default_factory=dict)  # MIME type → MIME type at publish
+    max_bytes_by_type: Mapping[str, int] = field(default_factory=dict)  # e.g. X: GIF 15 MB, images 5 MB
 
     @property
     def takes_media(self) -> bool:
         return self.max_images > 0 or self.max_videos > 0
+
+    def max_bytes(self, mime_type: str) -> int | None:
+        """The size limit of one file of `mime_type` (a per-type limit first, else its kind's)."""
+        if mime_type in self.max_bytes_by_type:
+            return self.max_bytes_by_type[mime_type]
+        return self.video_max_bytes if mime_type.startswith("video/") else self.image_max_bytes
 
 
 @dataclass(frozen=True)
