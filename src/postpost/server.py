@@ -13,11 +13,16 @@ from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.engine.worker import Worker
 from postpost.sandbox import SANDBOX_PATH
+from postpost.sandbox_control import SandboxControl
+from postpost.security import KeyHasher
 from postpost.simulator import create_simulator_app
 
 
 def build_server(settings: Settings, database: Database) -> FastAPI:
-    """The API with `settings.workers` in-process workers and, in sandbox mode, the simulator."""
+    """The API with `settings.workers` in-process workers and, in sandbox mode, the simulator.
+
+    The simulator's control routes are reached only through `SandboxControl` (API key, own accounts).
+    """
     sandbox_url = settings.resolved_sandbox_url()
 
     @asynccontextmanager
@@ -39,5 +44,8 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
         hooks=[workers] if settings.workers > 0 else [],
     )
     if settings.sandbox:
-        app.mount(SANDBOX_PATH, create_simulator_app())
+        simulator = create_simulator_app()
+        control = SandboxControl(database, KeyHasher(settings.resolved_secret_key), simulator)
+        app.mount(f"{SANDBOX_PATH}/_control", control.app())
+        app.mount(SANDBOX_PATH, simulator)
     return app

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,6 +30,22 @@ def _account_key(platform: str, account: str) -> str:
     if platform == "bluesky" and not account.startswith("did:"):
         return did_for_identifier(account)[0]
     return account
+
+
+def _target(raw: bytes) -> tuple[str, str, dict[str, Any]] | Response:
+    """``(platform, account key, body)`` of a control request naming an account, or its 400 answer."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JSONResponse({"error": "body must be a JSON object"}, 400)
+    platform, account = body.get("platform"), body.get("account")
+    if platform not in PLATFORMS:
+        return JSONResponse({"error": f"platform must be one of {sorted(PLATFORMS)}"}, 400)
+    if not isinstance(account, str) or not account:
+        return JSONResponse({"error": "account must be a non-empty string"}, 400)
+    return platform, _account_key(platform, account), body
 
 
 class ControlAPI:
@@ -60,30 +77,30 @@ class ControlAPI:
         return JSONResponse({"posts": [p.as_json() for p in posts]})
 
     async def reset(self, request: Request) -> Response:
-        """``POST /_control/reset``."""
-        self.state.reset()
-        return JSONResponse({"status": "ok"})
+        """``POST /_control/reset``: everything, or one account with ``{"platform", "account"}``."""
+        raw = await request.body()
+        if not raw.strip():
+            self.state.reset()
+            return JSONResponse({"status": "ok"})
+        target = _target(raw)
+        if isinstance(target, Response):
+            return target
+        platform, key, _body = target
+        self.state.reset_account(platform, key)
+        return JSONResponse({"status": "ok", "platform": platform, "account": key})
 
     async def queue_fault(self, request: Request) -> Response:
         """``POST /_control/faults`` ``{"platform", "account", "fault", "times"}``."""
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "body must be a JSON object"}, 400)
-        platform, account, name = body.get("platform"), body.get("account"), body.get("fault")
-        times = body.get("times", 1)
-        if platform not in PLATFORMS:
-            return JSONResponse({"error": f"platform must be one of {sorted(PLATFORMS)}"}, 400)
-        if not isinstance(account, str) or not account:
-            return JSONResponse({"error": "account must be a non-empty string"}, 400)
+        target = _target(await request.body())
+        if isinstance(target, Response):
+            return target
+        platform, key, body = target
+        name, times = body.get("fault"), body.get("times", 1)
         fault = normalize_fault(name) if isinstance(name, str) else None
         if fault is None:
             return JSONResponse({"error": f"unknown fault {name!r}"}, 400)
         if not isinstance(times, int) or isinstance(times, bool) or times < 1:
             return JSONResponse({"error": "times must be a positive integer"}, 400)
-        key = _account_key(platform, account)
         queued = self.state.faults.push(platform, key, fault, times)
         return JSONResponse({"platform": platform, "account": key, "fault": fault, "queued": queued})
 

@@ -99,6 +99,10 @@ class FaultQueues:
         """List queued faults (for the control API)."""
         return [{"platform": p, "account": a, "faults": list(q)} for (p, a), q in self._queues.items()]
 
+    def drop(self, platform: str, account: str) -> None:
+        """Drop the account's queued faults."""
+        self._queues.pop((platform, account), None)
+
     def clear(self) -> None:
         """Drop every queued fault."""
         self._queues.clear()

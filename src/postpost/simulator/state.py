@@ -94,6 +94,27 @@ class SimulatorState:
         self.handles.clear()
         self.revoked_refresh.clear()
 
+    def reset_account(self, platform: str, account: str) -> None:
+        """Forget one account's posts, statuses or records, idempotency keys and queued faults.
+
+        Other accounts are untouched; revoked sessions stay revoked.
+        """
+        self.posts[:] = [p for p in self.posts if (p.platform, p.account) != (platform, account)]
+        self.faults.drop(platform, account)
+        for attempt in [k for k in self.attempts if k[:2] == (platform, account)]:
+            del self.attempts[attempt]
+        if platform == "mastodon":
+            for status_id in self.statuses_by_account.pop(account, []):
+                self.statuses.pop(status_id, None)
+            for used in [k for k in self.idempotency if k[0] == account]:
+                del self.idempotency[used]
+        elif platform == "bluesky":
+            for record in [k for k in self.records if k[0] == account]:
+                del self.records[record]
+            for listing in [k for k in self.rkeys if k[0] == account]:
+                del self.rkeys[listing]
+            self.handles.pop(account, None)
+
     # ----- ids -------------------------------------------------------------
 
     def next_status_id(self) -> str:
