@@ -6,7 +6,8 @@ PostpostError
 ├── Forbidden           403
 ├── LimitExceeded       403 with the structured LimitExceededError body
 ├── NotFound            404
-└── Conflict            409
+├── Conflict            409
+└── Misconfigured       the process refuses to start (CLI exit code 2)
 """
 
 from __future__ import annotations
@@ -68,3 +69,7 @@ class LimitExceeded(PostpostError):
 
     def body(self) -> dict[str, Any]:
         return dict(self.fields)
+
+
+class Misconfigured(PostpostError):
+    """The process must not start with this configuration (the CLI exits with code 2)."""

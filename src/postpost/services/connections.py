@@ -1,15 +1,16 @@
-"""Connected social accounts: listing (with token health), adding, resolving platform IDs."""
+"""Connected social accounts: listing (with token health), adding, removing, resolving platform IDs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Connection
+from postpost.db.models import Connection, Post
 from postpost.errors import Conflict, InvalidInput, NotFound
 from postpost.ids import iso, utcnow
 from postpost.platforms.base import Credentials
@@ -18,6 +19,7 @@ from postpost.security import SecretBox
 
 PLATFORMS = SUPPORTED_PLATFORMS
 EXPIRING_SOON = timedelta(days=7)
+UNPUBLISHED = ("scheduled", "pending", "draft")
 DEFAULT_BASE_URLS = {"mastodon": "https://mastodon.social", "bluesky": "https://bsky.social"}
 
 
@@ -148,6 +150,36 @@ async def add_connection(
     session.add(connection)
     await session.flush()
     return connection
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A removed connection and its platform posts that had not been published yet.
+
+    Those posts stay; when their time comes they fail with "Connection not found".
+    """
+
+    platform_id: str
+    queued_posts: int
+    draft_posts: int
+
+
+async def remove_connection(session: AsyncSession, user_id: str, platform_id: str) -> Removal:
+    """Delete the user's connection `platform_id` (another user's is not found)."""
+    connection = await get_connection(session, user_id, platform_id)
+    rows = await session.execute(
+        select(Post.status, func.count())
+        .where(Post.connection_id == connection.id, Post.status.in_(UNPUBLISHED))
+        .group_by(Post.status)
+    )
+    counts: dict[str, int] = {status: n for status, n in rows.tuples()}
+    await session.execute(delete(Connection).where(Connection.id == connection.id))
+    await session.commit()
+    return Removal(
+        platform_id=connection.compound_id,
+        queued_posts=counts.get("scheduled", 0) + counts.get("pending", 0),
+        draft_posts=counts.get("draft", 0),
+    )
 
 
 def credentials_for(connection: Connection, box: SecretBox, sandbox_url: str | None) -> Credentials:
