@@ -74,7 +74,7 @@ async def diagnose(
     load_settings: Callable[[], Settings],
     *,
     base_urls: Mapping[str, str] = DEFAULT_BASE_URLS,
-    reach_timeout: float = REACH_TIMEOUT,
+    reach_seconds: float = REACH_TIMEOUT,
 ) -> Report:
     """Run every check; `base_urls` are the platform API origins to try (platform → URL)."""
     report = Report()
@@ -93,7 +93,7 @@ async def diagnose(
         report.checks.append(_schema_check(facts.revision))
     report.checks.append(_key_check(settings, facts))
     report.checks.append(_sandbox_check(settings))
-    report.checks.extend(await _reach_checks(base_urls, facts.real_platforms, reach_timeout))
+    report.checks.extend(await _reach_checks(base_urls, facts.real_platforms, reach_seconds))
     return report
 
 

@@ -4,7 +4,7 @@ Layout (relative to the mount point)::
 
     /mastodon/...        Mastodon instance base URL
     /bluesky/xrpc/...    Bluesky PDS base URL
-    /_control/...        posts listing, fault queue, reset, health
+    /_control/...        posts listing, fault queue, reset (all or one account), health
 """
 
 from __future__ import annotations
