@@ -67,16 +67,21 @@ class Settings(BaseSettings):
         Taken from POSTPOST_SECRET_KEY. Without it, SQLite uses `<data_dir>/secret.key` (generated
         the first time) and PostgreSQL refuses: processes on several hosts could not share a file.
         """
-        if self.secret_key is not None and self.secret_key.get_secret_value():
+        if self.secret_key is not None and self.key_configured:
             return self.secret_key.get_secret_value().encode()
         if not self.is_sqlite:
             raise Misconfigured(MISSING_KEY)
         return read_or_create_key_file(self.key_file)
 
     @property
+    def key_configured(self) -> bool:
+        """Whether POSTPOST_SECRET_KEY is set (to something non-empty)."""
+        return self.secret_key is not None and bool(self.secret_key.get_secret_value())
+
+    @property
     def key_source(self) -> str:
         """Where the secret key comes from, for messages (never the key itself)."""
-        if self.secret_key is not None and self.secret_key.get_secret_value():
+        if self.key_configured:
             return "POSTPOST_SECRET_KEY"
         return f"key file {self.key_file}"
 

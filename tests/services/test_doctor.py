@@ -13,6 +13,7 @@ from postpost.db.session import Database
 from postpost.security import SecretBox
 from postpost.services import accounts, connections
 from postpost.services.doctor import Report, diagnose
+from postpost.services.instance import verify_secret_key
 from tests.conftest import SECRET
 
 
@@ -71,5 +72,35 @@ async def test_reachability(
         assert [c.name for c in failed] == ["reach bluesky"]
         assert "real bluesky accounts are connected and cannot publish" in failed[0].detail
         assert not report.ok and report.as_json()["ok"] is False
+    finally:
+        await database.dispose()
+
+
+async def test_generated_key_file_states(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data_dir = tmp_path_factory.mktemp("keyless")
+    settings = Settings(data_dir=data_dir)  # SQLite in data_dir, no POSTPOST_SECRET_KEY
+
+    async def key_check() -> tuple[str, str]:
+        report = await diagnose(lambda: settings, base_urls={}, reach_seconds=1.0)
+        [check] = [c for c in report.checks if c.name == "secret key"]
+        return check.status, check.detail
+
+    database = Database(settings.resolved_database_url)
+    try:
+        await upgrade(database)
+        assert await key_check() == (
+            "ok",
+            f"none yet: generated into {data_dir / 'secret.key'} at first start",
+        )
+        assert not (data_dir / "secret.key").exists()  # the doctor generates nothing
+        async with database.session() as session:
+            await verify_secret_key(session, settings.resolved_secret_key, source=settings.key_source)
+        assert await key_check() == (
+            "ok",
+            f"key file {data_dir / 'secret.key'}; fingerprint matches the database",
+        )
+        (data_dir / "secret.key").unlink()
+        status, detail = await key_check()
+        assert status == "failed" and "is missing, but the database was set up with a key" in detail
     finally:
         await database.dispose()

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from postpost.config import MISSING_KEY, Settings, read_or_create_key_file
+from postpost.config import MISSING_KEY, Settings
 from postpost.db.migrate import current_revision, head_revision
 from postpost.db.models import Connection
 from postpost.db.session import Database
@@ -182,7 +182,7 @@ def _schema_check(revision: str | None) -> Check:
 
 
 def _key_check(settings: Settings, facts: _DatabaseFacts) -> Check:
-    configured = settings.secret_key is not None and bool(settings.secret_key.get_secret_value())
+    configured = settings.key_configured
     if not configured and not settings.is_sqlite:
         return Check(
             "secret key", "failed", "POSTPOST_SECRET_KEY is not set (required with PostgreSQL)", MISSING_KEY
@@ -196,8 +196,7 @@ def _key_check(settings: Settings, facts: _DatabaseFacts) -> Check:
                 "Restore the original secret.key file (or set POSTPOST_SECRET_KEY to that key).",
             )
         return Check("secret key", "ok", f"none yet: generated into {settings.key_file} at first start")
-    key = settings.resolved_secret_key if configured else read_or_create_key_file(settings.key_file)
-    if not key_matches(key, facts.fingerprint):
+    if not key_matches(settings.resolved_secret_key, facts.fingerprint):  # the key file exists by now
         return Check(
             "secret key",
             "failed",
