@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,11 +28,21 @@ ENGINES = [e for e in os.environ.get("POSTPOST_TEST_ENGINES", "sqlite,postgresql
 SECRET = "test-secret-key"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test process (CLI subprocesses included) may write into the real per-user data directory."""
+    home = tmp_path_factory.mktemp("data-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home / "xdg"))
+        yield home
+
+
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, _private_data_home: Path) -> None:
     for name in list(os.environ):
         if name.startswith("POSTPOST_") and not name.startswith("POSTPOST_TEST_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("POSTPOST_DATA_DIR", str(_private_data_home / "postpost"))
 
 
 @pytest.fixture(scope="session")

@@ -97,7 +97,7 @@ def test_newcomer_flow_publishes_within_a_second(served):
     assert post["status"] == "published", post
     assert time.monotonic() - started < 2
     assert all(p["postedId"] for p in post["posts"])
-    received = httpx.get(f"{base}/sandbox/_control/posts").json()["posts"]
+    received = httpx.get(f"{base}/sandbox/_control/posts", headers=headers).json()["posts"]
     assert sorted(p["id"] for p in received) == sorted(p["postedId"] for p in post["posts"])
 
     failing = httpx.post(

@@ -1,7 +1,8 @@
 """The `postpost` command line: the composition root that builds settings, database and app.
 
-Every command honours POSTPOST_DATABASE_URL and migrates an empty database itself. With
-`--json` a command prints exactly one JSON object on stdout and nothing else there.
+Every command honours POSTPOST_DATABASE_URL, migrates the database itself and checks the secret
+key before doing anything (exit code 2 when it must not start). With `--json` a command prints
+exactly one JSON object on stdout and nothing else there.
 """
 
 from __future__ import annotations
@@ -10,26 +11,28 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from postpost.config import Settings
 from postpost.db.migrate import upgrade
 from postpost.db.session import Database
-from postpost.errors import PostpostError
+from postpost.errors import Misconfigured, PostpostError
 from postpost.ids import iso
 from postpost.security import KeyHasher, SecretBox
-from postpost.services import accounts, connections
+from postpost.services import accounts, connections, instance
 
 app = typer.Typer(
     help="postpost: self-hostable social media publishing (PostPost v1 API).", no_args_is_help=True
 )
-users_app = typer.Typer(help="Create users.", no_args_is_help=True)
+users_app = typer.Typer(help="Create and list users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
-connections_app = typer.Typer(help="Add connected social accounts.", no_args_is_help=True)
+connections_app = typer.Typer(help="Add, list and remove connected social accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 posts_app = typer.Typer(help="Inspect post groups and their publishing.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspace owners and their managed users.", no_args_is_help=True)
@@ -48,22 +51,46 @@ T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def _settings(**overrides: Any) -> Settings:
+    """The settings from the environment; invalid ones stop the command (exit code 2)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        _refuse(f"invalid configuration: {exc}")
+
+
+def _refuse(message: str) -> NoReturn:
+    """Stop before doing anything: the process must not run with this configuration."""
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(2)
+
+
+async def _prepare(settings: Settings, database: Database) -> None:
+    """What every process does first: require the key, migrate (one process at a time), check the key."""
+    key = settings.resolved_secret_key
+    await upgrade(database)
+    async with database.session() as session:
+        await instance.verify_secret_key(session, key, source=settings.key_source)
+
+
 def _run(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
-    """Build settings and a migrated database, run `work`, map domain errors to exit code 1."""
-    settings = Settings()
+    """Build settings and a prepared database, run `work`; domain errors exit 1, refusals exit 2."""
+    settings = _settings()
 
     async def main() -> T:
         database = Database(settings.resolved_database_url)
         try:
-            await upgrade(database)
+            await _prepare(settings, database)
             return await work(settings, database)
         finally:
             await database.dispose()
 
     try:
         return asyncio.run(main())
+    except Misconfigured as exc:
+        _refuse(exc.message)
     except PostpostError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from None
 
 
@@ -85,9 +112,12 @@ def serve(
     from postpost.server import build_server
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = _settings(**overrides)
     database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-    asyncio.run(_migrate_then_release(database))
+    try:
+        asyncio.run(_prepare_then_release(settings, database))
+    except Misconfigured as exc:
+        _refuse(exc.message)
     err.print(f"postpost serving on [bold]{settings.base_url()}[/bold] (database: {_describe(settings)})")
     err.print(f"API docs: {settings.base_url()}/docs")
     if settings.sandbox:
@@ -95,10 +125,12 @@ def serve(
     uvicorn.run(build_server(settings, database), host=settings.host, port=settings.port, log_level="info")
 
 
-async def _migrate_then_release(database: Database) -> None:
-    """Migrate, then drop pooled connections: they belong to this loop, not the server's."""
-    await upgrade(database)
-    await database.dispose()
+async def _prepare_then_release(settings: Settings, database: Database) -> None:
+    """Prepare, then drop pooled connections: they belong to this loop, not the server's."""
+    try:
+        await _prepare(settings, database)
+    finally:
+        await database.dispose()
 
 
 def _event_loop_runner() -> Callable[[Coroutine[Any, Any, None]], None]:
@@ -125,29 +157,33 @@ def worker(
 
     from postpost.engine.worker import Worker
 
-    settings = Settings()
+    settings = _settings()
 
     async def main() -> None:
         database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
-        await upgrade(database)
-        running = [
-            Worker(settings, database, sandbox_url=settings.resolved_sandbox_url()) for _ in range(processes)
-        ]
-
-        def stop_all() -> None:
-            for running_worker in running:
-                running_worker.stop()
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop_all)
-        err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
         try:
+            await _prepare(settings, database)
+            running = [
+                Worker(settings, database, sandbox_url=settings.resolved_sandbox_url())
+                for _ in range(processes)
+            ]
+
+            def stop_all() -> None:
+                for running_worker in running:
+                    running_worker.stop()
+
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop_all)
+            err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
             await asyncio.gather(*(w.run() for w in running))
         finally:
             await database.dispose()
 
-    _event_loop_runner()(main())
+    try:
+        _event_loop_runner()(main())
+    except Misconfigured as exc:
+        _refuse(exc.message)
 
 
 @db_app.command("upgrade")
@@ -184,6 +220,37 @@ def users_create(
         out.print(f"API key (shown once): [bold yellow]{data['apiKey']}[/bold yellow]")
 
     _emit(as_json, data, human)
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """List every user, oldest first."""
+
+    async def work(_settings: Settings, database: Database) -> list[dict[str, Any]]:
+        async with database.session() as session:
+            return [
+                {
+                    "userId": u.id,
+                    "email": u.email,
+                    "plan": u.plan_key,
+                    "role": u.role,
+                    "parentUserId": u.parent_user_id,
+                    "createdAt": iso(u.created_at),
+                }
+                for u in await accounts.list_users(session)
+            ]
+
+    users = _run(work)
+
+    def human() -> None:
+        table = Table("id", "email", "plan", "role", "parent", "created")
+        for u in users:
+            table.add_row(
+                u["userId"], u["email"], u["plan"], u["role"], u["parentUserId"] or "-", u["createdAt"]
+            )
+        out.print(table)
+
+    _emit(as_json, {"users": users}, human)
 
 
 @keys_app.command("create")
@@ -449,6 +516,91 @@ def connections_link(
 
     data = _run(work)
     _emit(as_json, data, lambda: out.print(f"{data['url']}\n(valid until {data['expiresAt']})"))
+
+
+@connections_app.command("list")
+def connections_list(user: Annotated[str, typer.Option(help="User id.")], as_json: JsonOpt = False) -> None:
+    """List a user's connected accounts with their token health (never their secrets)."""
+    from postpost import wire
+
+    async def work(_settings: Settings, database: Database) -> list[dict[str, Any]]:
+        async with database.session() as session:
+            await accounts.get_user(session, user)
+            infos = await connections.list_connections(session, user)
+        return [{**wire.connection(info), "sandbox": info.is_sandbox} for info in infos]
+
+    found = _run(work)
+
+    def human() -> None:
+        table = Table("platformId", "username", "token", "sandbox", "last error")
+        for c in found:
+            error = (c["lastError"] or {}).get("message") or "-"
+            table.add_row(
+                c["platformId"],
+                c["username"] or "-",
+                c["tokenStatus"],
+                "yes" if c["sandbox"] else "no",
+                error,
+            )
+        out.print(table)
+
+    _emit(as_json, {"connections": found}, human)
+
+
+@connections_app.command("remove")
+def connections_remove(
+    user: Annotated[str, typer.Option(help="User id.")],
+    platform_id: Annotated[str, typer.Option("--platform-id", help="e.g. mastodon-123.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a user's connected account; its unpublished posts will fail with "Connection not found"."""
+
+    async def work(_settings: Settings, database: Database) -> connections.Removal:
+        async with database.session() as session:
+            await accounts.get_user(session, user)
+            return await connections.remove_connection(session, user, platform_id)
+
+    removal = _run(work)
+    data = {
+        "platformId": removal.platform_id,
+        "removed": True,
+        "queuedPosts": removal.queued_posts,
+        "draftPosts": removal.draft_posts,
+    }
+
+    def human() -> None:
+        out.print(f"Removed [bold]{removal.platform_id}[/bold]")
+        if removal.queued_posts or removal.draft_posts:
+            out.print(
+                f"{removal.queued_posts} scheduled and {removal.draft_posts} draft platform post(s) used it: "
+                'they will fail with "Connection not found" when their time comes.'
+            )
+
+    _emit(as_json, data, human)
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the configuration, database, secret key, sandbox and platform reachability; say what to fix."""
+    from postpost.services.doctor import diagnose
+
+    report = asyncio.run(diagnose(Settings))
+
+    def human() -> None:
+        marks = {"ok": "[green]✓[/green]", "warning": "[yellow]![/yellow]", "failed": "[red]✗[/red]"}
+        table = Table("", "check", "result")
+        for check in report.checks:
+            table.add_row(marks[check.status], check.name, escape(check.detail))
+        out.print(table)
+        for check in report.checks:
+            if check.fix and check.status != "ok":
+                out.print(f"{marks[check.status]} {check.name}: {escape(check.fix)}")
+        verdict = "[green]all checks passed[/green]" if report.ok else "[red]some checks failed[/red]"
+        out.print(verdict)
+
+    _emit(as_json, report.as_json(), human)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 
+import platformdirs
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from postpost.errors import Misconfigured
+
+MISSING_KEY = (
+    "POSTPOST_SECRET_KEY is not set. With PostgreSQL every process (serve, worker and each CLI "
+    "command, on every host) must use one shared secret key: generate it once, e.g. "
+    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`, and set POSTPOST_SECRET_KEY "
+    "to that value in the environment of every postpost process."
+)
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/postpost), whatever the working directory."""
+    return Path(platformdirs.user_data_dir("postpost", appauthor=False))
 
 
 class Settings(BaseSettings):
@@ -14,7 +32,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="POSTPOST_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./postpost-data"))
+    data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
@@ -72,18 +90,31 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> bytes:
         """The key that encrypts tokens and peppers API-key hashes.
 
-        Taken from POSTPOST_SECRET_KEY, else generated once into `<data_dir>/secret.key`.
+        Taken from POSTPOST_SECRET_KEY. Without it, SQLite uses `<data_dir>/secret.key` (generated
+        the first time) and PostgreSQL refuses: processes on several hosts could not share a file.
         """
-        if self.secret_key is not None:
+        if self.secret_key is not None and self.key_configured:
             return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            import secrets
+        if not self.is_sqlite:
+            raise Misconfigured(MISSING_KEY)
+        return read_or_create_key_file(self.key_file)
 
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
+    @property
+    def key_configured(self) -> bool:
+        """Whether POSTPOST_SECRET_KEY is set (to something non-empty)."""
+        return self.secret_key is not None and bool(self.secret_key.get_secret_value())
+
+    @property
+    def key_source(self) -> str:
+        """Where the secret key comes from, for messages (never the key itself)."""
+        if self.key_configured:
+            return "POSTPOST_SECRET_KEY"
+        return f"key file {self.key_file}"
+
+    @property
+    def key_file(self) -> Path:
+        """Where the generated key lives when POSTPOST_SECRET_KEY is not set (SQLite only)."""
+        return self.data_dir / "secret.key"
 
     def platform_app(self, platform: str) -> dict[str, str]:
         """This server's client id and secret on `platform` (empty when not configured)."""
@@ -121,3 +152,29 @@ def async_database_url(url: str) -> str:
     if url.startswith("sqlite://"):
         return "sqlite+aiosqlite://" + url.split("://", 1)[1]
     return url
+
+
+def read_or_create_key_file(path: Path) -> bytes:
+    """The key stored at `path`, generated first if the file does not exist.
+
+    The new key is written to a private (0600) draft file that is then hard-linked into place:
+    the key file never exists half-written or readable by others, and when several processes
+    create it at once exactly one wins and every one of them reads the winner's key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):  # another process created it first: use its key
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise Misconfigured(f"The secret key file {path} is empty: restore it or set POSTPOST_SECRET_KEY.")
+    return key.encode()

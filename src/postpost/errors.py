@@ -7,7 +7,8 @@ PostpostError
 ├── LimitExceeded       403 with the structured LimitExceededError body
 ├── NotFound            404
 ├── Conflict            409
-└── PayloadTooLarge     413
+├── PayloadTooLarge     413
+└── Misconfigured       the process refuses to start (CLI exit code 2)
 """
 
 from __future__ import annotations
@@ -75,3 +76,7 @@ class LimitExceeded(PostpostError):
 
     def body(self) -> dict[str, Any]:
         return dict(self.fields)
+
+
+class Misconfigured(PostpostError):
+    """The process must not start with this configuration (the CLI exits with code 2)."""

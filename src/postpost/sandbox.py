@@ -6,6 +6,9 @@ accepts, as a real platform accepts the tokens it issued); nothing here knows a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection
@@ -44,3 +47,30 @@ async def add_sandbox_connection(
         expires_at=account.expires_at,
         scopes=list(described.scopes) or None,
     )
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """One of a user's connected accounts, as the sandbox's control routes see it."""
+
+    platform: str
+    account_id: str
+    username: str | None
+    is_sandbox: bool
+
+    def named_by(self, platform: str, account: str) -> bool:
+        """Whether `platform` + `account` (raw account id, or username/handle) designate this account."""
+        if platform != self.platform:
+            return False
+        username = (self.username or "").lstrip("@").lower()
+        return account == self.account_id or bool(username) and account.lstrip("@").lower() == username
+
+
+async def user_accounts(session: AsyncSession, user_id: str) -> list[AccountRef]:
+    """Every connected account of `user_id` on a sandbox platform, sandbox or not."""
+    rows = await session.execute(
+        select(Connection.platform, Connection.account_id, Connection.username, Connection.is_sandbox)
+        .where(Connection.user_id == user_id, Connection.platform.in_(sandbox_platforms()))
+        .order_by(Connection.created_at, Connection.id)
+    )
+    return [AccountRef(*row) for row in rows.tuples()]

@@ -71,3 +71,11 @@ class SecretBox:
                 "(they were encrypted with another key)"
             ) from exc
         return data
+
+
+def key_fingerprint(secret_key: bytes) -> str:
+    """A keyed hash identifying `secret_key` without revealing anything about it.
+
+    Stored in the database the first time a process starts, so a process with another key is refused.
+    """
+    return hmac.new(secret_key, b"postpost-instance-fingerprint|v1", hashlib.sha256).hexdigest()

@@ -13,13 +13,18 @@ from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.engine.worker import Worker
 from postpost.sandbox import SANDBOX_PATH
+from postpost.sandbox_control import SandboxControl
+from postpost.security import KeyHasher
 from postpost.services.media_sweeper import MediaSweeper
 from postpost.simulator import create_simulator_app
 from postpost.storage import open_storage
 
 
 def build_server(settings: Settings, database: Database) -> FastAPI:
-    """The API with `settings.workers` in-process workers and, in sandbox mode, the simulator."""
+    """The API with `settings.workers` in-process workers and, in sandbox mode, the simulator.
+
+    The simulator's control routes are reached only through `SandboxControl` (API key, own accounts).
+    """
     sandbox_url = settings.resolved_sandbox_url()
 
     @asynccontextmanager
@@ -54,5 +59,8 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
         storage=storage,
     )
     if settings.sandbox:
-        app.mount(SANDBOX_PATH, create_simulator_app())
+        simulator = create_simulator_app()
+        control = SandboxControl(database, KeyHasher(settings.resolved_secret_key), simulator)
+        app.mount(f"{SANDBOX_PATH}/_control", control.app())
+        app.mount(SANDBOX_PATH, simulator)
     return app

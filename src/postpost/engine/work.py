@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
 from postpost.engine.claims import Claim
-from postpost.platforms.base import MediaFile, PlatformError, Published
+from postpost.platforms.base import ErrorCode, MediaFile, PlatformError, Published
 from postpost.security import SecretBox, SecretsUnreadable
 from postpost.services.connections import credentials_for
 from postpost.services.credentials import Versioned, unreadable_secrets
@@ -89,7 +89,13 @@ async def load_work(
             claim, None, settings=dict((settings.get(claim.group_id) or {}).get(claim.platform) or {})
         )
         connection = connections.get(claim.connection_id or "")
-        if connection is not None:
+        if connection is not None and connection.is_sandbox and sandbox_url is None:
+            item.unusable = PlatformError(
+                ErrorCode.UNKNOWN_ERROR,
+                "This is a sandbox account, and the sandbox is turned off on this server (POSTPOST_SANDBOX)",
+                retryable=False,
+            )
+        elif connection is not None:
             item.is_sandbox = connection.is_sandbox
             try:
                 creds = credentials_for(connection, box, sandbox_url)

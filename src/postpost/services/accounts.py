@@ -62,6 +62,11 @@ async def get_user(session: AsyncSession, user_id: str) -> User:
     return user
 
 
+async def list_users(session: AsyncSession) -> list[User]:
+    """Every user, oldest first."""
+    return list(await session.scalars(select(User).order_by(User.created_at, User.id)))
+
+
 async def create_key(
     session: AsyncSession,
     hasher: KeyHasher,

@@ -1,4 +1,4 @@
-"""Connected social accounts: listing (with token health), adding, resolving platform IDs."""
+"""Connected social accounts: listing (with token health), adding, removing, resolving platform IDs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Connection
+from postpost.db.models import Connection, Post
 from postpost.errors import Conflict, InvalidInput, NotFound
 from postpost.ids import utcnow
 from postpost.platforms.base import Credentials, Secrets
@@ -18,6 +18,7 @@ from postpost.platforms.registry import PLATFORM_NAMES, adapter_classes, descrip
 from postpost.security import SecretBox
 
 EXPIRING_SOON = timedelta(days=7)
+UNPUBLISHED = ("scheduled", "pending", "draft")
 
 
 def split_platform_id(compound: str) -> tuple[str, str]:
@@ -175,6 +176,36 @@ async def add_connection(
     session.add(connection)
     await session.flush()
     return connection
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A removed connection and its platform posts that had not been published yet.
+
+    Those posts stay; when their time comes they fail with "Connection not found".
+    """
+
+    platform_id: str
+    queued_posts: int
+    draft_posts: int
+
+
+async def remove_connection(session: AsyncSession, user_id: str, platform_id: str) -> Removal:
+    """Delete the user's connection `platform_id` (another user's is not found)."""
+    connection = await get_connection(session, user_id, platform_id)
+    rows = await session.execute(
+        select(Post.status, func.count())
+        .where(Post.connection_id == connection.id, Post.status.in_(UNPUBLISHED))
+        .group_by(Post.status)
+    )
+    counts: dict[str, int] = {status: n for status, n in rows.tuples()}
+    await session.execute(delete(Connection).where(Connection.id == connection.id))
+    await session.commit()
+    return Removal(
+        platform_id=connection.compound_id,
+        queued_posts=counts.get("scheduled", 0) + counts.get("pending", 0),
+        draft_posts=counts.get("draft", 0),
+    )
 
 
 def endpoints_for(connection: Connection, sandbox_url: str | None) -> dict[str, str]:
