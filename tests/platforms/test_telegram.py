@@ -81,7 +81,7 @@ def padded_mp4(size: int) -> bytes:
     return video + struct.pack(">I4s", pad, b"free") + bytes(pad - 8)
 
 
-# ----- descriptor ---------------------------------------------------------------------------------------
+# ----- descriptor ---------------------------------------------------------------------------------
 
 
 def test_descriptor() -> None:
@@ -140,7 +140,7 @@ def test_caption_split_prefers_paragraphs_then_sentences_then_words() -> None:
     assert split_caption("fits", {"parseMode": "HTML"}) == ("fits", 4)
 
 
-# ----- text ---------------------------------------------------------------------------------------------
+# ----- text ---------------------------------------------------------------------------------------
 
 
 async def test_text_message_is_listed_with_a_link(
@@ -244,7 +244,7 @@ async def test_too_long_text(adapter: TelegramAdapter, creds: Credentials) -> No
     assert not err.retryable
 
 
-# ----- errors -------------------------------------------------------------------------------------------
+# ----- errors -------------------------------------------------------------------------------------
 
 
 async def test_rejected_token(adapter: TelegramAdapter, creds: Credentials, simulator_url: str) -> None:
@@ -335,7 +335,7 @@ async def test_the_token_never_shows_in_errors(adapter: TelegramAdapter, creds: 
     assert (err.code, err.maybe_published) == (ErrorCode.NETWORK_ERROR, False)
 
 
-# ----- media --------------------------------------------------------------------------------------------
+# ----- media --------------------------------------------------------------------------------------
 
 
 async def test_one_photo(adapter: TelegramAdapter, creds: Credentials, sim: Sim) -> None:
@@ -446,7 +446,7 @@ async def test_media_markers(adapter: TelegramAdapter, creds: Credentials, sim: 
     assert [p["id"] for p in sim.posts()] == [published.remote_id]
 
 
-# ----- caption overflow: two steps ----------------------------------------------------------------------
+# ----- caption overflow: two steps ----------------------------------------------------------------
 
 
 def long_text(marker: str = "") -> str:
@@ -519,7 +519,7 @@ async def test_unreadable_state_fails_for_good(adapter: TelegramAdapter, creds: 
     assert (err.code, err.retryable) == (ErrorCode.UNKNOWN_ERROR, False)
 
 
-# ----- connection check ---------------------------------------------------------------------------------
+# ----- connection check ---------------------------------------------------------------------------
 
 
 async def test_check_connection(

@@ -232,7 +232,7 @@ class TelegramFake(Fake):
         handler = self._methods.get(request.path_params["method"].lower())
         if handler is None:
             return error(404, "Not Found")
-        if int(request.headers.get("content-length") or 0) > FILE_MAX_BYTES + MB:
+        if (_int(request.headers.get("content-length") or 0) or 0) > FILE_MAX_BYTES + MB:
             async for _chunk in request.stream():  # read it all, as a front end does before refusing
                 pass
             return error(413, "Request Entity Too Large")
@@ -571,18 +571,19 @@ def _photo(file: BinaryIO, size: int) -> Upload:
         raise BotApiError(400, "Bad Request: file is too big")
     try:
         with Image.open(file) as image:
-            image.load()
             fmt, (width, height) = image.format or "", image.size
+            if fmt not in IMAGE_TYPES:
+                raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            if width + height > PHOTO_SIDES_MAX or max(width, height) > PHOTO_RATIO_MAX * min(width, height):
+                raise BotApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+            image.load()  # a picture that cannot be decoded is refused too
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
-    if fmt not in IMAGE_TYPES:
-        raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
-    if width + height > PHOTO_SIDES_MAX or max(width, height) > PHOTO_RATIO_MAX * min(width, height):
-        raise BotApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
     longest = max(width, height)
     sizes = []
     file_id = _new_file_ids()
-    for bound in (*[b for b in PHOTO_SIZES if b < longest], min(longest, PHOTO_SIZES[-1])):
+    largest = min(longest, PHOTO_SIZES[-1])
+    for bound in (*[b for b in PHOTO_SIZES if b < largest], largest):
         scale = bound / longest
         sizes.append(
             {
