@@ -264,6 +264,9 @@ async def test_rejected_token(adapter: TelegramAdapter, creds: Credentials, simu
     assert (err.code, err.status) == (ErrorCode.PLATFORM_AUTH_EXPIRED, 401)
     missing = creds_of(creds.account_id, creds.base_url, {})
     assert (await fails(adapter, job(missing, "hi"))).code is ErrorCode.PLATFORM_AUTH_EXPIRED
+    # `postpost connections add --access-token` stores the bot token under that name
+    added = creds_of(creds.account_id, creds.base_url, {"access_token": creds.secrets["bot_token"]})
+    assert (await done(adapter, job(added, "hi"))).remote_id == "1"
 
 
 async def test_rate_limited_then_sent(adapter: TelegramAdapter, creds: Credentials, sim: Sim) -> None:

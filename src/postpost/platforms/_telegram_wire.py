@@ -33,7 +33,9 @@ async def call(
     creating: bool = False,
 ) -> Any:
     """One Bot API call; its `result`. The token never appears in an error."""
-    token = creds.secrets.get("bot_token")
+    token = creds.secrets.get("bot_token") or creds.secrets.get(
+        "access_token"
+    )  # as `connections add` stores it
     if not token:
         raise PlatformError(
             ErrorCode.PLATFORM_AUTH_EXPIRED, "No Telegram bot token stored; reconnect the account"

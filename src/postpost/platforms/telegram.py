@@ -1,8 +1,8 @@
 """Telegram adapter: the Bot API (``POST /bot<token>/<method>``) posting to one channel or group.
 
 Credentials: `account_id` is the chat id (``-100…`` for channels and supergroups),
-``secrets["bot_token"]`` the token from @BotFather. It never expires and cannot be refreshed:
-a revoked token is a 401 and the account must be connected again.
+``secrets["bot_token"]`` the token from @BotFather (``access_token`` is read too). It never
+expires and cannot be refreshed: a revoked token is a 401 and the account must be connected again.
 
 Publishing: text → ``sendMessage``; one photo → ``sendPhoto``; 2–10 photos → ``sendMediaGroup``
 (multipart, files named by ``attach://``); one video → ``sendVideo``. A caption holds 1,024
