@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from postpost.platforms.base import (
     Credentials,
@@ -24,6 +29,7 @@ from postpost.platforms.base import (
 from postpost.platforms.descriptor import CredentialKind, Reconciliation
 from postpost.platforms.registry import adapter_classes
 from postpost.platforms.telegram import DESCRIPTOR, TelegramAdapter, message_url, split_caption
+from tests.conftest import ServerThread
 from tests.media.files import animated_gif, image_bytes, photo_bytes, video_bytes
 from tests.platforms.conftest import Sim, creds_of, media_file
 
@@ -336,6 +342,79 @@ async def test_the_token_never_shows_in_errors(adapter: TelegramAdapter, creds: 
     refused = creds_of(creds.account_id, "http://127.0.0.1:1", dict(creds.secrets))
     err = await fails(adapter, job(refused, "hi"))
     assert (err.code, err.maybe_published) == (ErrorCode.NETWORK_ERROR, False)
+
+
+# ----- answers the simulator never gives -------------------------------------------------------------
+
+ANSWERS: dict[str, Response] = {}
+
+
+@pytest.fixture(scope="module")
+def scripted() -> Iterator[str]:
+    """A stand-in for api.telegram.org answering each method as the test scripted it."""
+
+    async def answer(request: Request) -> Response:
+        return ANSWERS[request.path_params["method"]]
+
+    with ServerThread(Starlette(routes=[Route("/bot{token}/{method}", answer, methods=["POST"])])) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("response", "code", "maybe_published", "says"),
+    [
+        (Response("<html>hello</html>", 200), ErrorCode.UNKNOWN_ERROR, True, "without the message"),
+        (
+            JSONResponse({"ok": True, "result": {"chat": {}}}),
+            ErrorCode.UNKNOWN_ERROR,
+            True,
+            "without the message",
+        ),
+        (
+            JSONResponse(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": -1009876543210},
+                },
+                400,
+            ),
+            ErrorCode.UNKNOWN_ERROR,
+            False,
+            "supergroup with the id -1009876543210",
+        ),
+        (
+            JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404),
+            ErrorCode.UNKNOWN_ERROR,
+            False,
+            "HTTP 404",
+        ),
+        (Response("Service Unavailable", 503), ErrorCode.PLATFORM_SERVER_ERROR, True, "HTTP 503"),
+    ],
+)
+async def test_odd_answers(
+    adapter: TelegramAdapter,
+    scripted: str,
+    response: Response,
+    code: ErrorCode,
+    maybe_published: bool,
+    says: str,
+) -> None:
+    ANSWERS["sendMessage"] = response
+    creds = creds_of("-1001", scripted, {"bot_token": "1:x"})
+    err = await fails(adapter, job(creds, "hi"))
+    assert (err.code, err.maybe_published) == (code, maybe_published)
+    assert says in err.message
+
+
+async def test_retry_after_header_when_the_body_has_none(adapter: TelegramAdapter, scripted: str) -> None:
+    ANSWERS["sendMessage"] = JSONResponse(
+        {"ok": False, "error_code": 429}, 429, headers={"Retry-After": "30"}
+    )
+    err = await fails(adapter, job(creds_of("-1001", scripted, {"bot_token": "1:x"}), "hi"))
+    assert err.code is ErrorCode.RATE_LIMITED and err.retry_at is not None
+    assert err.retry_at > datetime.now(UTC) + timedelta(seconds=25)
 
 
 # ----- media --------------------------------------------------------------------------------------
