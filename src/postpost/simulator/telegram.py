@@ -102,7 +102,7 @@ class Chat:
     def kind(self) -> str:
         if self.id > 0:
             return "private"
-        return "channel" if str(self.id).startswith("-100") else "group"
+        return "channel" if self.id <= -1_000_000_000_000 else "group"  # -100 and ten digits or more
 
     @property
     def key(self) -> str:
