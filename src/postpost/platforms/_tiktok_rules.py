@@ -18,6 +18,7 @@ MIN_SECONDS = 3.0
 MAX_SECONDS = 600.0
 MIN_FPS = 23.0
 MAX_PHOTOS = 35
+PHOTO_TITLE_UNITS = 90
 PHOTO_TYPES = frozenset({"image/jpeg", "image/webp"})
 
 
@@ -122,3 +123,38 @@ def check_against_creator(options: PostOptions, info: Mapping[str, Any], video: 
         raise invalid(
             f"This TikTok account may post videos of at most {longest:g} s; this one lasts {duration:g} s"
         )
+
+
+def video_post_info(text: str, options: PostOptions) -> dict[str, Any]:
+    return {
+        "title": text,
+        "privacy_level": options.privacy,
+        "disable_comment": not options.allow_comments,
+        "disable_duet": not options.allow_duet,
+        "disable_stitch": not options.allow_stitch,
+        "brand_organic_toggle": options.brand_organic,
+        "brand_content_toggle": options.branded,
+    }
+
+
+def photo_body(text: str, options: PostOptions, photos: list[MediaFile]) -> dict[str, Any]:
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    title = first_line.encode("utf-16-le")[: 2 * PHOTO_TITLE_UNITS].decode("utf-16-le", "ignore")
+    return {
+        "post_info": {
+            "title": title,
+            "description": text,
+            "privacy_level": options.privacy,
+            "disable_comment": not options.allow_comments,
+            "auto_add_music": True,
+            "brand_organic_toggle": options.brand_organic,
+            "brand_content_toggle": options.branded,
+        },
+        "source_info": {
+            "source": "PULL_FROM_URL",
+            "photo_cover_index": 0,
+            "photo_images": [photo.fetch_url for photo in photos],
+        },
+        "post_mode": "DIRECT_POST",
+        "media_type": "PHOTO",
+    }
