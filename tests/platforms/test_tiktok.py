@@ -413,6 +413,13 @@ async def test_find_published_matches_caption_and_time(adapter, simulator_url, c
     assert await adapter.find_published(later) is None
 
 
+async def test_no_lookup_without_the_video_list_scope(adapter, simulator_url, clip) -> None:
+    c = account(simulator_url)
+    await drive(adapter, job(c, "find me", video(clip)))
+    creator(simulator_url, c, video_list_granted=False)
+    assert await adapter.find_published(job(c, "find me")) is None
+
+
 async def test_refresh_rotates_the_refresh_token(adapter, simulator_url, clip) -> None:
     c = account(simulator_url)
     expired = dataclasses.replace(c, expires_at=datetime.now(UTC) - timedelta(minutes=1))

@@ -16,6 +16,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from postpost.platforms import _http
 from postpost.platforms._youtube_errors import classify
+from postpost.platforms._youtube_rules import video_title
 from postpost.platforms.base import (
     Credentials,
     ErrorCode,
@@ -153,20 +154,23 @@ async def test_title_from_settings(adapter, simulator_url, sim, clip) -> None:
     [
         ("\n  <b>Bold</b> first line  \nsecond", "bBold/b first line"),
         ("x" * 150, "x" * 100),
+        ("   \n ", "Untitled video"),
     ],
 )
-async def test_title_from_the_first_line(adapter, simulator_url, clip, text, title) -> None:
-    c = account(simulator_url)
-    j = job(c, text, video(clip))
-    if "<" in text:  # a description may not hold < or >: only the derived title is cleaned
-        error = await refused(adapter, j)
-        assert "descriptions cannot contain < or >" in error.message
-        from postpost.platforms._youtube_rules import video_title
+def test_title_from_the_first_line(text, title) -> None:
+    assert video_title(text, DEFAULTS) == title
 
-        assert video_title(text, DEFAULTS) == title
-        return
-    run = await drive(adapter, j)
-    assert resource(simulator_url, c, run.result.remote_id)["snippet"]["title"] == title
+
+async def test_long_first_line_is_cut_for_the_title(adapter, simulator_url, clip) -> None:
+    c = account(simulator_url)
+    run = await drive(adapter, job(c, "y" * 150, video(clip)))
+    assert resource(simulator_url, c, run.result.remote_id)["snippet"]["title"] == "y" * 100
+
+
+async def test_angle_brackets_in_the_description_are_refused(adapter, simulator_url, sim, clip) -> None:
+    error = await refused(adapter, job(account(simulator_url), "I <3 this", video(clip)))
+    assert error.code is ErrorCode.INVALID_CONTENT and "descriptions cannot contain < or >" in error.message
+    assert requests(sim) == []
 
 
 async def test_vertical_short_video_is_a_short(adapter, simulator_url, clip) -> None:

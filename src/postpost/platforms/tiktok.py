@@ -261,15 +261,22 @@ class TikTokAdapter(PlatformAdapter):
     # ----- reconciliation ------------------------------------------------------------------
 
     async def find_published(self, job: PublishJob) -> Published | None:
-        """A video in the creator's list with this part's caption, created since the attempt began."""
+        """A video in the creator's list with this part's caption, created since the attempt began.
+
+        An account that did not grant ``video.list`` cannot be searched: nothing is found."""
         since = (job.since or datetime.now(UTC)) - timedelta(minutes=5)
         caption = job.part.text.strip()
-        data = await self._call(
-            job.creds,
-            "/v2/video/list/",
-            {"max_count": 20},
-            params={"fields": "id,title,video_description,create_time,share_url"},
-        )
+        try:
+            data = await self._call(
+                job.creds,
+                "/v2/video/list/",
+                {"max_count": 20},
+                params={"fields": "id,title,video_description,create_time,share_url"},
+            )
+        except PlatformError as error:
+            if (error.platform_error or "").startswith(("scope_not_authorized", "scope_permission_missed")):
+                return None
+            raise
         for video in data.get("videos") or []:
             if not isinstance(video, dict) or int(video.get("create_time") or 0) < since.timestamp():
                 continue

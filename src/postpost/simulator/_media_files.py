@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
+from starlette.requests import ClientDisconnect
 
 FETCH_TIMEOUT = 30.0
 
@@ -55,17 +56,21 @@ class Upload:
         self.size = 0  # bytes held, from the start
 
     async def write(self, offset: int, pieces: AsyncIterator[bytes], stop_after: int | None = None) -> int:
-        """Write `pieces` at `offset` (stopping after `stop_after` bytes when given); bytes written."""
+        """Write `pieces` at `offset` (stopping after `stop_after` bytes when given); bytes written,
+        fewer than sent when the client went away."""
         written = 0
         with open(self.path, "r+b") as out:  # noqa: ASYNC230 - local temp file, page cache
             out.seek(offset)
-            async for piece in pieces:
-                if stop_after is not None and written + len(piece) >= stop_after:
-                    out.write(piece[: stop_after - written])
-                    written = stop_after
-                    break
-                out.write(piece)
-                written += len(piece)
+            try:
+                async for piece in pieces:
+                    if stop_after is not None and written + len(piece) >= stop_after:
+                        out.write(piece[: stop_after - written])
+                        written = stop_after
+                        break
+                    out.write(piece)
+                    written += len(piece)
+            except ClientDisconnect:
+                pass
         self.size = max(self.size, offset + written)
         return written
 

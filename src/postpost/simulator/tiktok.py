@@ -59,6 +59,7 @@ class Creator:
     stitch_disabled: bool = False
     max_video_post_duration_sec: int = 600
     url_ownership_verified: bool = True  # of the app, really: PULL_FROM_URL needs a verified domain
+    video_list_granted: bool = True  # the scope video.list
 
 
 @dataclass
@@ -221,6 +222,13 @@ class TikTokFake(Fake):
         recent.append(now)
         return None
 
+    def _sweep(self) -> None:
+        """Drop the bytes of uploads whose URL has expired before they were complete."""
+        for publish in self.publishes.values():
+            if publish.upload is not None and self.world.clock() > publish.created + UPLOAD_URL_TTL:
+                publish.upload.discard()
+                publish.upload = None
+
     def _post_info(self, info: Any, account: str, *, photo: bool) -> tuple[str, str] | Response:
         """(text, privacy) of a valid ``post_info``, or the error answer."""
         if not isinstance(info, dict):
@@ -272,6 +280,7 @@ class TikTokFake(Fake):
         limited = self._limit(account)
         if limited is not None:
             return limited
+        self._sweep()
         chosen_media = fault if fault in MEDIA else media_fault(text, self.name)
         given = body.get("source_info")
         source: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -403,13 +412,15 @@ class TikTokFake(Fake):
         token = request.query_params.get("upload_token", "")
         if (
             publish is None
-            or publish.upload is None
+            or publish.source != "FILE_UPLOAD"
             or not secrets.compare_digest(token, publish.upload_token)
             or self.world.clock() > publish.created + UPLOAD_URL_TTL
         ):
             return tiktok({}, 404, "upload_url_expired", "The upload URL is invalid or has expired")
         if publish.received >= publish.size:
             return Response(status_code=201)
+        if publish.upload is None:
+            return tiktok({}, 404, "upload_url_expired", "The upload URL is invalid or has expired")
         span = content_range(request.headers.get("content-range", ""), publish.size)
         length = request.headers.get("content-length", "")
         if span is None or not length.isdigit():
@@ -513,6 +524,8 @@ class TikTokFake(Fake):
         account = self._account(request)
         if isinstance(account, Response):
             return account
+        if not self._creator(account).video_list_granted:
+            return tiktok({}, 401, "scope_not_authorized", "The user did not authorize the scope video.list")
         wanted = [f for f in request.query_params.get("fields", "").split(",") if f]
         if not wanted:
             return invalid_params("fields is required")

@@ -203,6 +203,12 @@ class YouTubeFake(Fake):
         self.inserts.append((now, channel))
         return None
 
+    def _sweep(self) -> None:
+        """Drop sessions past their lifetime, with the bytes they hold."""
+        for session in [s for s in self.sessions.values() if self.world.clock() > s.created + SESSION_TTL]:
+            session.upload.discard()
+            del self.sessions[session.id]
+
     def _settle(self, video: Video) -> None:
         """Finish processing once its time is over: processed (and listed) or failed."""
         if video.status["uploadStatus"] != "uploaded" or self.world.clock() < video.ready_at:
@@ -274,6 +280,7 @@ class YouTubeFake(Fake):
         limited = self._limits(channel)
         if limited is not None:
             return limited
+        self._sweep()
         session = Session(
             id=secrets.token_urlsafe(24),
             account=channel,
