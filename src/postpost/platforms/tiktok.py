@@ -137,7 +137,7 @@ class TikTokAdapter(PlatformAdapter):
             return await self._start(job, int(state.get("restarts", 0)))
         if state.get("step") == "upload":
             return await self._upload(job, state)
-        return await self._check(job, state)
+        return self._progress(state, await self._status(job.creds, state["publish_id"]))
 
     async def _start(self, job: PublishJob, restarts: int) -> InProgress:
         """Check the post, read the creator's options, and initialise the post on TikTok."""
@@ -188,7 +188,7 @@ class TikTokAdapter(PlatformAdapter):
         size, chunk, chunks = int(state["size"]), int(state["chunk"]), int(state["chunks"])
         held = int(status.get("uploaded_bytes") or 0)
         if status.get("status") != "PROCESSING_UPLOAD" or held >= size:
-            return await self._progress(job, state, status)
+            return self._progress(state, status)
         video = job.part.media[0] if job.part.media else None
         if video is None or video.size != size:
             raise PlatformError(
@@ -231,12 +231,7 @@ class TikTokAdapter(PlatformAdapter):
             raise classify(result, creating=last)
         return False
 
-    async def _check(self, job: PublishJob, state: dict[str, Any]) -> Published | InProgress:
-        return await self._progress(job, state, await self._status(job.creds, state["publish_id"]))
-
-    async def _progress(
-        self, job: PublishJob, state: dict[str, Any], status: dict[str, Any]
-    ) -> Published | InProgress:
+    def _progress(self, state: dict[str, Any], status: dict[str, Any]) -> Published | InProgress:
         """Published when TikTok is done; a later check while it works; the failure otherwise."""
         name = str(status.get("status") or "")
         if name in ("PUBLISH_COMPLETE", "SEND_TO_USER_INBOX"):
