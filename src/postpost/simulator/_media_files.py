@@ -6,8 +6,10 @@ frame rate), images with Pillow. Files are deleted once measured; only the numbe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -47,11 +49,23 @@ class Measured:
         return entry
 
 
+_directory: str | None = None
+
+
+def _scratch() -> str:
+    """This process's directory for files being received, removed when the process exits."""
+    global _directory
+    if _directory is None:
+        _directory = tempfile.mkdtemp(prefix="ppsim-")
+        atexit.register(shutil.rmtree, _directory, ignore_errors=True)
+    return _directory
+
+
 class Upload:
     """A file being assembled from byte ranges in a temporary file."""
 
     def __init__(self) -> None:
-        handle, self.path = tempfile.mkstemp(prefix="ppsim-upload-")
+        handle, self.path = tempfile.mkstemp(prefix="upload-", dir=_scratch())
         os.close(handle)
         self.size = 0  # bytes held, from the start
 
