@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from postpost.api.app import create_app
 from postpost.config import Settings, async_database_url
 from postpost.db.migrate import upgrade
-from postpost.db.models import PostGroup
+from postpost.db.models import Connection, PostGroup
 from postpost.db.session import Database
 from postpost.engine.worker import Worker
 from postpost.sandbox import add_sandbox_connection
@@ -111,6 +111,21 @@ class Harness:
             connection = await add_sandbox_connection(session, SecretBox(SECRET.encode()), user.id, platform)
             await session.commit()
             return connection.compound_id
+
+    async def expire_access_token(self, platform_id: str) -> None:
+        """Make a connection's auto-refreshed access token look expired (its end is in the secrets)."""
+        platform, account = platform_id.split("-", 1)
+        box = SecretBox(SECRET.encode())
+        async with self.database.session() as session:
+            connection = await session.scalar(
+                select(Connection).where(Connection.platform == platform, Connection.account_id == account)
+            )
+            assert connection is not None
+            past = int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())
+            connection.secrets = box.encrypt(
+                box.decrypt(connection.secrets) | {"access_expires_at": str(past)}
+            )
+            await session.commit()
 
     async def create(
         self, user: TestUser, content: str, platforms: list[str], at: datetime | None | str = "now"

@@ -7,13 +7,11 @@ publishing (upload, resume, processing, markers) is tested against the fake at t
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from postpost.db.models import Connection
-from postpost.ids import utcnow
 from postpost.security import SecretBox
 from tests.conftest import SECRET
 from tests.engine.conftest import Harness
@@ -46,9 +44,9 @@ async def test_sandbox_connection_checks_live(harness: Harness) -> None:
     assert got["status"] == "ok" and got["platform"] == "tiktok"
     assert got["username"] == row.username and got["message"] == f"Connected as {row.username}"
     assert got["permissions"] == SCOPES
-    assert got["tokenExpiresIn"] in ("23h", "1d 0h")
+    assert got["tokenExpiresIn"] in ("179d 23h", "180d 0h")  # the refresh token's life
     listed = await harness.connection(user, pid)
-    assert listed["displayName"] == "Sandbox creator" and listed["tokenStatus"] == "expiring_soon"
+    assert listed["displayName"] == "Sandbox creator" and listed["tokenStatus"] == "valid"
 
 
 async def test_expired_token_is_refreshed_and_the_new_refresh_token_kept(harness: Harness) -> None:
@@ -56,15 +54,10 @@ async def test_expired_token_is_refreshed_and_the_new_refresh_token_kept(harness
     user = await harness.user()
     pid = await harness.sandbox(user, "tiktok")
     before, old = await stored(harness, pid)
-    async with harness.database.session() as session:
-        await session.execute(
-            update(Connection)
-            .where(Connection.id == before.id)
-            .values(access_token_expires_at=utcnow() - timedelta(minutes=1))
-        )
-        await session.commit()
+    await harness.expire_access_token(pid)
     got = await check(harness, user, pid)
-    assert got["status"] == "ok" and got["tokenExpiresIn"] in ("23h", "1d 0h")
+    assert got["status"] == "ok"
+    assert int(got["tokenExpiresIn"].split("d")[0]) >= 179  # the new refresh token's life
     after, new = await stored(harness, pid)
     assert after.secrets_version == before.secrets_version + 1
     assert new["refresh_token"] != old["refresh_token"] and new["access_token"] != old["access_token"]

@@ -422,13 +422,16 @@ async def test_no_lookup_without_the_video_list_scope(adapter, simulator_url, cl
 
 async def test_refresh_rotates_the_refresh_token(adapter, simulator_url, clip) -> None:
     c = account(simulator_url)
-    expired = dataclasses.replace(c, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    past = str(int((datetime.now(UTC) - timedelta(minutes=1)).timestamp()))
+    expired = dataclasses.replace(c, secrets=c.secrets.merged(access_expires_at=past))
     assert adapter.needs_refresh(expired, datetime.now(UTC))
     assert not adapter.needs_refresh(c, datetime.now(UTC))
     fresh = await adapter.refresh(expired)
     assert fresh.secrets["refresh_token"] != c.secrets["refresh_token"]
     assert fresh.secrets["access_token"] != c.secrets["access_token"]
-    assert fresh.expires_at is not None and fresh.expires_at > datetime.now(UTC) + timedelta(hours=23)
+    access_ends = datetime.fromtimestamp(int(fresh.secrets["access_expires_at"]), UTC)
+    assert access_ends > datetime.now(UTC) + timedelta(hours=23)
+    assert fresh.expires_at is not None and fresh.expires_at > datetime.now(UTC) + timedelta(days=179)
     assert set(fresh.scopes) == {"user.info.basic", "video.publish", "video.list"}
     with pytest.raises(PlatformError) as info:
         await adapter.refresh(expired)  # the old refresh token is spent

@@ -64,6 +64,7 @@ CHUNK = 10 * MB  # within TikTok's 5–64 MB; a smaller file goes in one piece
 STEP_BYTES = 512 * MB  # at most this much is uploaded per call, then the engine calls again
 MAX_RESTARTS = 2  # new inits after TikTok failed a publish for a passing reason
 EXPIRY_MARGIN = timedelta(minutes=5)
+REFRESH_LIFETIME = timedelta(days=180)  # TikTok's refresh tokens, when the answer does not say
 SCOPES = ("user.info.basic", "video.publish", "video.list")
 RESTARTABLE = frozenset({"video_pull_failed", "photo_pull_failed", "internal", "spam_risk_too_many_posts"})
 _PROCESSING_CHECKS = (1, 2, 4, 8, 15, 30)  # seconds between status checks, then the last one
@@ -72,6 +73,7 @@ _PROCESSING_CHECKS = (1, 2, 4, 8, 15, 30)  # seconds between status checks, then
 def _sandbox_account() -> SandboxAccount:
     open_id = str(uuid.uuid4())
     expires = datetime.now(UTC) + timedelta(days=1)
+    refresh_ends = datetime.now(UTC).replace(microsecond=0) + REFRESH_LIFETIME
     return SandboxAccount(
         account_id=open_id,
         username=sandbox_username(open_id),
@@ -81,8 +83,9 @@ def _sandbox_account() -> SandboxAccount:
             "refresh_token": f"rft.{open_id}.{secrets.token_hex(16)}",
             "client_key": "sandbox",
             "client_secret": "sandbox",
+            "access_expires_at": str(int(expires.timestamp())),
         },
-        expires_at=expires,
+        expires_at=refresh_ends,  # the connection lasts as long as its refresh token
     )
 
 
@@ -288,7 +291,8 @@ class TikTokAdapter(PlatformAdapter):
             return False
         if not creds.secrets.get("access_token"):
             return True
-        return creds.expires_at is not None and creds.expires_at - now < EXPIRY_MARGIN
+        expires = _http.epoch_time(creds.secrets.get("access_expires_at"))
+        return expires is not None and expires - now < EXPIRY_MARGIN
 
     async def refresh(self, creds: Credentials) -> Credentials:
         """A new token pair from ``POST /v2/oauth/token/``; the old refresh token is spent."""
@@ -324,14 +328,23 @@ class TikTokAdapter(PlatformAdapter):
         token, new_refresh = body.get("access_token"), body.get("refresh_token")
         if result.status >= 300 or body.get("error") or not token or not new_refresh:
             raise token_error(result, body)
-        expires_at = datetime.now(UTC) + timedelta(seconds=int(body.get("expires_in") or 86400))
+        now = datetime.now(UTC)
+        access_ends = now + timedelta(seconds=int(body.get("expires_in") or 86400))
+        refresh_lifetime = body.get("refresh_expires_in")
+        refresh_ends = now + (
+            timedelta(seconds=int(refresh_lifetime)) if refresh_lifetime else REFRESH_LIFETIME
+        )
         scope = str(body.get("scope") or "")
         return Credentials(
             account_id=str(body.get("open_id") or creds.account_id),
             endpoints=creds.endpoints,
-            secrets=creds.secrets.merged(access_token=str(token), refresh_token=str(new_refresh)),
+            secrets=creds.secrets.merged(
+                access_token=str(token),
+                refresh_token=str(new_refresh),
+                access_expires_at=str(int(access_ends.timestamp())),
+            ),
             username=creds.username,
-            expires_at=expires_at,
+            expires_at=refresh_ends,  # the connection's end: its access token is refreshed by itself
             scopes=tuple(s for s in scope.split(",") if s) or creds.scopes,
         )
 

@@ -76,8 +76,8 @@ def _sandbox_account() -> SandboxAccount:
             "refresh_token": f"1//{channel}.{secrets.token_hex(16)}",
             "client_id": "sandbox",
             "client_secret": "sandbox",
+            "access_expires_at": str(int(expires.timestamp())),
         },
-        expires_at=expires,
     )
 
 
@@ -292,10 +292,15 @@ class YouTubeAdapter(PlatformAdapter):
             return False
         if not creds.secrets.get("access_token"):
             return True
-        return creds.expires_at is not None and creds.expires_at - now < EXPIRY_MARGIN
+        expires = _http.epoch_time(creds.secrets.get("access_expires_at"))
+        return expires is not None and expires - now < EXPIRY_MARGIN
 
     async def refresh(self, creds: Credentials) -> Credentials:
-        """A new access token from Google's token endpoint; the refresh token stays."""
+        """A new access token from Google's token endpoint; the refresh token stays.
+
+        The access token's one-hour end is kept in the secrets: the connection itself does not
+        expire while its refresh token works.
+        """
         refresh_token = creds.secrets.get("refresh_token")
         if not refresh_token:
             raise PlatformError(
@@ -333,10 +338,14 @@ class YouTubeAdapter(PlatformAdapter):
             account_id=creds.account_id,
             endpoints=creds.endpoints,
             secrets=creds.secrets.merged(
-                access_token=str(token), refresh_token=str(body.get("refresh_token") or refresh_token)
+                access_token=str(token),
+                refresh_token=str(body.get("refresh_token") or refresh_token),
+                access_expires_at=str(
+                    int(datetime.now(UTC).timestamp()) + int(body.get("expires_in") or 3599)
+                ),
             ),
             username=creds.username,
-            expires_at=datetime.now(UTC) + timedelta(seconds=int(body.get("expires_in") or 3599)),
+            expires_at=creds.expires_at,
             scopes=tuple(scope.split()) or creds.scopes,
         )
 
