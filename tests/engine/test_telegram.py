@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from postpost.engine.claims import claim_due
+from postpost.engine.media import MediaFiles
 from postpost.engine.publisher import Outcome, Publisher
 from postpost.engine.recorder import Recorder
 from postpost.engine.work import load_work
@@ -20,6 +21,7 @@ from postpost.platforms.base import MediaFile
 from postpost.platforms.registry import Adapters
 from postpost.security import SecretBox
 from postpost.services.credentials import CredentialStore
+from postpost.storage import open_storage
 from tests.conftest import SECRET
 from tests.engine.conftest import Harness, iso_ms
 from tests.media.files import image_bytes
@@ -59,7 +61,7 @@ async def attempts(h: Harness, user: Any, group_id: str) -> int:
 async def run_a_claim(h: Harness, *, media: list[MediaFile] | None = None) -> Outcome:
     """Claim the due post and publish it as a worker does, without recording the outcome.
 
-    `media` goes with the work item (the engine does not load media yet).
+    `media` goes with the work item as the engine would build it from the group's uploads.
     """
     box = SecretBox(SECRET.encode())
     async with h.database.session() as session:
@@ -68,13 +70,15 @@ async def run_a_claim(h: Harness, *, media: list[MediaFile] | None = None) -> Ou
         )
         [item] = await load_work(session, claims, box, h.simulator)
         await session.commit()
-    item.media = media or []
+    item.media = tuple(media or ())
     adapters = Adapters(timeout=5)
+    storage = open_storage(h.settings)
     try:
-        publisher = Publisher(CredentialStore(h.database, box, h.simulator))
+        publisher = Publisher(CredentialStore(h.database, box, h.simulator), MediaFiles(h.database, storage))
         return await publisher.run(Outcome(item), adapters.get("telegram"))
     finally:
         await adapters.close()
+        await storage.close()
 
 
 # ----- publishing -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from postpost.engine.media import MediaFiles
 from postpost.engine.work import PartRow, WorkItem
 from postpost.ids import utcnow
 from postpost.platforms.base import (
@@ -90,10 +91,12 @@ def at_most_once(error: PlatformError, descriptor: PlatformDescriptor) -> Platfo
 
 
 class Publisher:
-    """Publishes work items; refreshes credentials through the store when a platform asks."""
+    """Publishes work items; refreshes credentials through the store when a platform asks, and
+    builds each item's media for its platform."""
 
-    def __init__(self, store: CredentialStore) -> None:
+    def __init__(self, store: CredentialStore, media: MediaFiles) -> None:
         self.store = store
+        self.media = media
 
     async def run(self, outcome: Outcome, adapter: PlatformAdapter | None) -> Outcome:
         """Publish every unpublished part of the outcome's item in order; stop at the first failure."""
@@ -108,6 +111,12 @@ class Publisher:
             return outcome.stop(PlatformError(ErrorCode.UNKNOWN_ERROR, message, retryable=False))
         descriptor = adapter.descriptor
         try:
+            if item.stored_media:
+                if self.media is None:
+                    raise PlatformError(
+                        ErrorCode.UNKNOWN_ERROR, "Media storage is not available", retryable=False
+                    )
+                item.media = await self.media.for_platform(item.stored_media, item.alt_texts, descriptor)
             creds = await self.store.usable(item.claim.connection_id, item.credentials, adapter)
             limit = await adapter.text_limit(creds.creds)
             outcome.parts = outcome.parts or item.parts or _split(item, descriptor, limit)

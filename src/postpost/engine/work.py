@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post, PostGroup
 from postpost.engine.claims import Claim
+from postpost.media.types import StoredMedia
 from postpost.platforms.base import ErrorCode, MediaFile, PlatformError, Published
 from postpost.security import SecretBox, SecretsUnreadable
 from postpost.services.connections import credentials_for
 from postpost.services.credentials import Versioned, unreadable_secrets
+from postpost.services.media import media_for_groups
 
 
 @dataclass
@@ -42,7 +44,9 @@ class WorkItem:
     credentials: Versioned | None
     is_sandbox: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
-    media: list[MediaFile] = field(default_factory=list)
+    stored_media: list[StoredMedia] = field(default_factory=list)  # the group's, for the first part
+    alt_texts: list[str | None] = field(default_factory=list)
+    media: tuple[MediaFile, ...] = ()  # converted for the platform, set when publishing
     parts: list[PartRow] = field(default_factory=list)
     root: Published | None = None
     parent: Published | None = None
@@ -71,22 +75,27 @@ async def load_work(
     connections = {
         c.id: c for c in await session.scalars(select(Connection).where(Connection.id.in_(connection_ids)))
     }
-    settings: dict[str, dict[str, Any]] = dict(
-        (
+    groups = {
+        group_id: (settings, alt_texts)
+        for group_id, settings, alt_texts in (
             await session.execute(
-                select(PostGroup.id, PostGroup.platform_settings).where(
+                select(PostGroup.id, PostGroup.platform_settings, PostGroup.alt_texts).where(
                     PostGroup.id.in_({c.group_id for c in claims})
                 )
             )
-        )
-        .tuples()
-        .all()
-    )
+        ).tuples()
+    }
+    media = await media_for_groups(session, sorted({c.group_id for c in claims if c.thread_index == 0}))
     chains = await _chains(session, [c for c in claims if c.may_have_parts])
     items = []
     for claim in claims:
+        settings, alt_texts = groups.get(claim.group_id, ({}, None))
         item = WorkItem(
-            claim, None, settings=dict((settings.get(claim.group_id) or {}).get(claim.platform) or {})
+            claim,
+            None,
+            settings=dict((settings or {}).get(claim.platform) or {}),
+            stored_media=media.get(claim.group_id, []) if claim.thread_index == 0 else [],
+            alt_texts=list(alt_texts or []),
         )
         connection = connections.get(claim.connection_id or "")
         if connection is not None and connection.is_sandbox and sandbox_url is None:

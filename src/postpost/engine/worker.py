@@ -21,6 +21,7 @@ from postpost.config import Settings
 from postpost.db import wakeup
 from postpost.db.session import Database
 from postpost.engine.claims import claim_due, next_due_time, release, renew_leases
+from postpost.engine.media import MediaFiles
 from postpost.engine.pacing import Candidate, admit
 from postpost.engine.publisher import Outcome, Publisher
 from postpost.engine.recorder import Recorder
@@ -30,6 +31,7 @@ from postpost.platforms.base import ErrorCode, PlatformError
 from postpost.platforms.registry import Adapters, descriptor
 from postpost.security import SecretBox
 from postpost.services.credentials import CredentialStore
+from postpost.storage import open_storage
 
 log = logging.getLogger("postpost.worker")
 IDLE_CHECK_SECONDS = 30.0
@@ -51,7 +53,10 @@ class Worker:
             retry_base_seconds=settings.retry_base_seconds,
             retry_max_seconds=settings.retry_max_seconds,
         )
-        self.publisher = Publisher(CredentialStore(database, self.box, sandbox_url))
+        self.storage = open_storage(settings)
+        self.publisher = Publisher(
+            CredentialStore(database, self.box, sandbox_url), MediaFiles(database, self.storage)
+        )
         self.adapters = Adapters(
             timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app
         )
@@ -91,6 +96,7 @@ class Worker:
             await asyncio.gather(*background, return_exceptions=True)
             wakeup.unsubscribe(local)
             await self.adapters.close()
+            await self.storage.close()
 
     async def _claim_loop(self) -> None:
         """Claim in batches of about `concurrency` posts, keeping up to one batch waiting for a slot.

@@ -155,19 +155,8 @@ class TikTokAdapter(PlatformAdapter):
             return _started(state | {"step": "status", "kind": "photo"}, data, check_after=2)
         assert video is not None
         post_info = video_post_info(job.part.text, options)
-        if video.fetch_url:
-            pull = {"source": "PULL_FROM_URL", "video_url": video.fetch_url}
-            try:
-                data = await self._call(
-                    job.creds,
-                    "/v2/post/publish/video/init/",
-                    {"post_info": post_info, "source_info": pull},
-                    creating=True,
-                )
-                return _started(state | {"step": "status", "kind": "video"}, data, check_after=2)
-            except PlatformError as error:
-                if "url_ownership_unverified" not in (error.platform_error or ""):
-                    raise  # an unverified domain falls back to sending the file
+        # a video is always sent (FILE_UPLOAD): pulling needs a domain verified with TikTok, and a
+        # lost answer to a pull could not be told apart from a post still processing
         chunk, chunks = chunk_plan(video.size)
         source: dict[str, Any] = {
             "source": "FILE_UPLOAD",

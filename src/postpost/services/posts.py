@@ -5,6 +5,7 @@ Functions return domain values; `postpost.wire` shapes them into the documented 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,12 +25,14 @@ from postpost.services.auth import Principal
 from postpost.services.connections import connections_by_compound_id, split_platform_id
 from postpost.services.content_rules import check_alt_texts, check_text, merge_settings
 from postpost.services.limits import assert_can_schedule, assert_platforms_allowed
+from postpost.services.media_rules import check_media
 from postpost.services.post_input import parse_alt_texts, parse_create_post
 from postpost.services.post_logs import log_event
 from postpost.services.scoping import load_group
 from postpost.services.timefmt import parse_scheduled_time
 
 EDITABLE = ("draft", "scheduled")
+Prober = Callable[[StoredMedia], Awaitable[StoredMedia]]
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
     scheduled_time = max(new.scheduled_time, now) if new.scheduled_time else None
     status = "scheduled" if scheduled_time else "draft"
     if scheduled_time:
+        check_media([], list(targets.values()))  # a new group has no media yet
         await assert_can_schedule(session, principal, new.platform_ids, scheduled_time, now)
     group = PostGroup(
         user_id=principal.user_id,
@@ -183,10 +187,14 @@ async def group_detail(session: AsyncSession, group: PostGroup) -> GroupDetail:
     )
 
 
-async def update_post(session: AsyncSession, principal: Principal, group_id: str, body: Any) -> UpdatedGroup:
+async def update_post(
+    session: AsyncSession, principal: Principal, group_id: str, body: Any, *, probe: Prober | None = None
+) -> UpdatedGroup:
     """Reschedule, schedule a draft, or pause; refuses groups that are (being) published.
 
-    `altTexts` may be sent as well (or alone) to replace the group's alt texts.
+    `altTexts` may be sent as well (or alone) to replace the group's alt texts. Scheduling checks
+    the group's media against every targeted platform; `probe` first reads uploads that were
+    never probed (S3).
     """
     body = body if isinstance(body, dict) else {}
     status, raw_time = body.get("status") or None, body.get("scheduledTime") or None
@@ -219,6 +227,10 @@ async def update_post(session: AsyncSession, principal: Principal, group_id: str
     if target == "scheduled":
         scheduled_time = max(scheduled_time, now) if scheduled_time else now
         check_content(group.content, targets, list(group.alt_texts or []))
+        stored = (await media.media_for_groups(session, [group.id]))[group.id]
+        if probe is not None:
+            stored = [await probe(item) for item in stored]
+        check_media(stored, list(targets.values()))
         assert_platforms_allowed(principal.entitlements, group.platforms)
         await assert_can_schedule(
             session, principal, group.platforms, scheduled_time, now, exclude_group_id=group.id

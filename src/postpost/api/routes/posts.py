@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -75,10 +76,12 @@ async def list_posts(
     openapi_extra=json_body(UpdatePostBody),
 )
 async def update_post(
-    postGroupId: str, principal: PrincipalDep, session: SessionDep, body: JsonBody
+    postGroupId: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep, body: JsonBody
 ) -> JSONResponse:
+    probe = functools.partial(media.ensure_probed, services.database, services.storage)
     with failure_message("Failed to update post"):
-        return JSONResponse(wire.updated_post(await posts.update_post(session, principal, postGroupId, body)))
+        updated = await posts.update_post(session, principal, postGroupId, body, probe=probe)
+    return JSONResponse(wire.updated_post(updated))
 
 
 @router.delete("/delete-post/{postGroupId}", response_model=SuccessReply, responses=responses(NOT_FOUND))
