@@ -66,19 +66,22 @@ async def test_expired_token_is_refreshed_and_the_new_refresh_token_kept(harness
     assert again.secrets_version == after.secrets_version  # fresh tokens are not refreshed again
 
 
-async def test_a_post_without_a_video_fails_without_retry(engine: Harness) -> None:
-    user = await engine.user()
-    pid = await engine.sandbox(user, "tiktok")
-    group_id = await engine.create(user, "just words", [pid])
-    got = await engine.wait_finished(user, group_id)
-    [post] = got["posts"]
-    assert got["status"] == "failed" and post["status"] == "failed"
-    assert post["error"]["code"] == "INVALID_CONTENT" and post["error"]["retryable"] is False
-    assert post["error"]["message"] == "TikTok posts require a video"
-    assert "platformStatusCode" not in post["error"]
-    assert await engine.sent() == []
-    failed = [e for e in await engine.logs(user, group_id) if e["event"] == "publish_failed"]
-    assert len(failed) == 1 and failed[0]["metadata"]["willRetry"] is False
+async def test_a_post_without_a_video_is_refused_when_scheduled(harness: Harness) -> None:
+    user = await harness.user()
+    pid = await harness.sandbox(user, "tiktok")
+    body = {"content": "just words", "platforms": [pid], "scheduledTime": "2030-01-01T00:00:00Z"}
+    r = await harness.client.post("/api/v1/create-post", headers=user.headers, json=body)
+    assert (r.status_code, r.json()) == (400, {"error": "TikTok posts require a video"})
+    # a draft may wait for its video; scheduling it without one is refused too
+    draft = await harness.client.post(
+        "/api/v1/create-post", headers=user.headers, json={"content": "later", "platforms": [pid]}
+    )
+    assert draft.status_code == 200, draft.text
+    group = draft.json()["postGroupId"]
+    r = await harness.client.put(
+        f"/api/v1/update-post/{group}", headers=user.headers, json={"status": "scheduled"}
+    )
+    assert (r.status_code, r.json()) == (400, {"error": "TikTok posts require a video"})
 
 
 async def test_settings_are_checked_at_create_post(harness: Harness) -> None:
