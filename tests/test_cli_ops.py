@@ -12,10 +12,13 @@ import pytest
 
 from postpost.config import async_database_url
 from postpost.db.session import Database
+from postpost.platforms.registry import descriptors
 from postpost.services import accounts
 from tests.test_cli import MISSING_USER, POSTPOST, Cli
 
-CHECKS = ["configuration", "database", "schema", "secret key", "sandbox", "reach mastodon", "reach bluesky"]
+CHECKS = ["configuration", "database", "schema", "secret key", "sandbox"] + [
+    f"reach {name}" for name in descriptors()
+]
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_add_sandbox_unsupported_platform_exits_1(cli_env, cli_user):
         "--user",
         cli_user["userId"],
         "--platform",
-        "youtube",
+        "pinterest",
         "--json",
         check=False,
     )
