@@ -248,8 +248,8 @@ class Container:
     received: bytearray | None = None
     interrupt: bool = False  # cut the first upload after half of its bytes
 
-    def status(self, now: float) -> str:
-        """The state a status read sees (a read also moves processing along)."""
+    def status(self, now: float, *, read: bool = False) -> str:
+        """The container's state; a status read (`read`) moves processing along."""
         if self.published_id is not None:
             return "PUBLISHED"
         if now - self.created_at > CONTAINER_TTL:
@@ -257,7 +257,7 @@ class Container:
         if self.upload_size is not None and (self.received is None or len(self.received) < self.upload_size):
             return "IN_PROGRESS"
         if self.polls_left > 0:
-            self.polls_left -= 1
+            self.polls_left -= 1 if read else 0
             return "IN_PROGRESS"
         return "ERROR" if self.failure else "FINISHED"
 

@@ -348,7 +348,7 @@ class ThreadsFake(_graph.GraphFake):
             return JSONResponse({"id": account, "username": self.username(account)})
         container = self.container_of(account, node)
         if container is not None:
-            status = container.status(self.world.clock())
+            status = container.status(self.world.clock(), read=True)
             body: dict[str, Any] = {"id": container.id, "status": status}
             if status == "ERROR":
                 body["error_message"] = container.failure
