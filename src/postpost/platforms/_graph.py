@@ -37,7 +37,7 @@ AUTH_CODES = frozenset({102, 190})
 RATE_CODES = frozenset({4, 9, 17, 32, 613, *range(80001, 80015)})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 SERVER_CODES = frozenset({1, 2})
-INVALID_CODES = frozenset({100, 506, 1609005})
+INVALID_CODES = frozenset({100, 324, 352, 506, 1609005})  # 324 bad image, 352 video format
 POLICY_CODES = frozenset({368})
 _TOO_LONG_HINTS = ("too long", "at most", "exceeds the maximum", "maximum length")
 
@@ -142,6 +142,11 @@ def _by_status(status: int) -> ErrorCode:
     if status >= 500:
         return ErrorCode.PLATFORM_SERVER_ERROR
     return ErrorCode.UNKNOWN_ERROR
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:
