@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
+
 from postpost.platforms import _http
 from postpost.platforms.base import (
     Credentials,
@@ -179,6 +181,13 @@ class GraphAdapter(PlatformAdapter):
     version = "v23.0"
     subcodes: Mapping[int, ErrorCode] = {}
 
+    @property
+    def upload_timeout(self) -> aiohttp.ClientTimeout:
+        """For requests carrying a file: no total limit, the usual one per read and connect."""
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout.total, sock_read=self.timeout.total
+        )
+
     def url(self, creds: Credentials, path: str, role: str = "api") -> str:
         return f"{creds.endpoint(role)}/{self.version}/{path.lstrip('/')}"
 
@@ -200,13 +209,14 @@ class GraphAdapter(PlatformAdapter):
         params: Mapping[str, str] | None = None,
         data: Any = None,
         headers: Mapping[str, str] | None = None,
+        uploading: bool = False,
     ) -> dict[str, Any]:
-        """One Graph request; a failure raises the classified PlatformError."""
+        """One Graph request (`uploading`: it carries a file); a failure raises the classified error."""
         result = await _http.send(
             self.http,
             method,
             url,
-            client_timeout=self.timeout,
+            client_timeout=self.upload_timeout if uploading else self.timeout,
             platform=self.title,
             maybe_published=creating,
             headers={"Authorization": f"Bearer {self.token(creds)}", **(headers or {})},
@@ -323,12 +333,12 @@ class ContainerAdapter(GraphAdapter):
         if not carousel:
             state["container"] = state["items"][0]["id"]
             return None
-        for entry in state["items"]:
-            status, detail = await self.container_status(job.creds, entry["id"])
-            if status == IN_PROGRESS or not status:
-                return self._wait(state)
-            if status != FINISHED:
+        statuses = [await self.container_status(job.creds, entry["id"]) for entry in state["items"]]
+        for status, detail in statuses:
+            if status not in (FINISHED, IN_PROGRESS, ""):
                 raise Broken(status, detail)
+        if any(status != FINISHED for status, _detail in statuses):
+            return self._wait(state)
         state["container"] = await self.create_carousel(job, [entry["id"] for entry in state["items"]])
         return None
 

@@ -151,7 +151,7 @@ class FacebookAdapter(_graph.GraphAdapter):
     async def _photo(self, job: PublishJob, image: MediaFile) -> Published:
         form = await self._file_form(image, "source", message=job.part.text)
         url = self.url(job.creds, f"{job.creds.account_id}/photos")
-        body = await self.call(job.creds, "POST", url, creating=True, data=form)
+        body = await self.call(job.creds, "POST", url, creating=True, data=form, uploading=True)
         return self._published(body, "post_id")
 
     async def _album(self, job: PublishJob, images: Sequence[MediaFile]) -> Published:
@@ -159,7 +159,7 @@ class FacebookAdapter(_graph.GraphAdapter):
         params = {"message": job.part.text}
         for index, image in enumerate(images):
             form = await self._file_form(image, "source", published="false")
-            body = await self.call(job.creds, "POST", url, data=form)
+            body = await self.call(job.creds, "POST", url, data=form, uploading=True)
             params[f"attached_media[{index}]"] = json.dumps({"media_fbid": self._id(body)})
         return await self._feed(job, params)
 
@@ -180,7 +180,7 @@ class FacebookAdapter(_graph.GraphAdapter):
         url = self.url(creds, f"{creds.account_id}/videos", role="video")
         if "video" not in state and video.size <= self.resumable_above:
             form = await self._file_form(video, "source", description=job.part.text)
-            body = await self.call(creds, "POST", url, creating=True, data=form)
+            body = await self.call(creds, "POST", url, creating=True, data=form, uploading=True)
             state = {"video": self._id(body), "processing": True, "started": time.time()}
         elif "video" not in state:
             start = {"upload_phase": "start", "file_size": str(video.size)}
@@ -226,7 +226,7 @@ class FacebookAdapter(_graph.GraphAdapter):
             form.add_field(
                 "video_file_chunk", chunk, filename="chunk", content_type="application/octet-stream"
             )
-            body = await self.call(creds, "POST", url, data=form)
+            body = await self.call(creds, "POST", url, data=form, uploading=True)
             state["start"], state["end"] = (
                 int(body.get("start_offset") or 0),
                 int(body.get("end_offset") or 0),

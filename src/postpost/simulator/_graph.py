@@ -244,8 +244,8 @@ class Container:
     failure: str | None = None  # the error detail it ends in, once processed
     fault: str | None = None  # a post-commit fault played when it is published
     published_id: str | None = None
-    upload_size: int | None = None  # bytes expected by a resumable upload
-    received: bytearray | None = None
+    received: bytearray | None = None  # the bytes of a resumable upload still arriving
+    uploaded: int = 0  # bytes a resumable upload has received so far
     interrupt: bool = False  # cut the first upload after half of its bytes
 
     def status(self, now: float, *, read: bool = False) -> str:
@@ -254,7 +254,7 @@ class Container:
             return "PUBLISHED"
         if now - self.created_at > CONTAINER_TTL:
             return "EXPIRED"
-        if self.upload_size is not None and (self.received is None or len(self.received) < self.upload_size):
+        if self.received is not None:  # waiting for its bytes
             return "IN_PROGRESS"
         if self.polls_left > 0:
             self.polls_left -= 1 if read else 0
