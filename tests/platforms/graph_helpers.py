@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import hmac
+import io
 from collections.abc import Iterator
 from typing import Any
 
+import av
 import pytest
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -89,3 +93,17 @@ async def drive(adapter: PlatformAdapter, job: PublishJob, *, steps: int = 20) -
             return result, step
         job = dataclasses.replace(job, state=result.state)
     raise AssertionError(f"not published after {steps} steps")
+
+
+@functools.cache
+def large_video() -> bytes:
+    """A 3 s video of noise, about 5 MB: it streams as several pieces."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = 256, 192, "yuv420p"
+        for _ in range(75):
+            frame = av.VideoFrame.from_image(Image.effect_noise((256, 192), 80).convert("RGB"))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return out.getvalue()

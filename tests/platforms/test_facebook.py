@@ -23,7 +23,7 @@ from postpost.platforms.facebook import DESCRIPTOR, FacebookAdapter
 from postpost.platforms.registry import adapter_classes
 from tests.media.files import image_bytes, photo_bytes, video_bytes
 from tests.platforms.conftest import Sim, creds_of, media_file
-from tests.platforms.graph_helpers import drive, own_simulator
+from tests.platforms.graph_helpers import drive, large_video, own_simulator
 
 
 def creds(url: str, page: str | None = None) -> Credentials:
@@ -163,6 +163,17 @@ async def test_resumable_upload_in_chunks_across_fresh_adapters(http: aiohttp.Cl
         assert [s.get("start") for s in states[1:3]] == [8 * 256, 16 * 256]  # progress kept every 8 chunks
         posts = Sim(url).posts("facebook")
         assert [(p["id"], p["media"][0]["size"]) for p in posts] == [(result.remote_id, len(data))]
+
+
+async def test_large_video_in_facebooks_own_chunks(
+    http: aiohttp.ClientSession, c: Credentials, sim: Sim
+) -> None:
+    data = large_video()  # about 5 MB: two chunks of the 4 MB Facebook asks for
+    adapter = await resumable(http)
+    published, steps = await drive(adapter, job("large", c, media_file(data, "video/mp4")))
+    assert steps == 3  # start; both chunks, finish and a first read; ready
+    [post] = sim.posts("facebook")
+    assert post["id"] == published.remote_id and post["media"][0]["size"] == len(data)
 
 
 async def test_interrupted_upload_resumes_from_the_stored_offset(http: aiohttp.ClientSession) -> None:

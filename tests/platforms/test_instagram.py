@@ -25,13 +25,14 @@ from postpost.platforms.base import (
     PublishJob,
 )
 from postpost.platforms.descriptor import Reconciliation
-from postpost.platforms.instagram import DESCRIPTOR, SUBCODES, InstagramAdapter
+from postpost.platforms.instagram import DESCRIPTOR, SUBCODES, UPLOAD_PIECE, InstagramAdapter
 from postpost.platforms.registry import adapter_classes
 from tests.media.files import image_bytes, photo_bytes, video_bytes
 from tests.platforms.conftest import Sim, creds_of, media_file
 from tests.platforms.graph_helpers import (  # noqa: F401 - fixtures
     MediaServer,
     drive,
+    large_video,
     media_host_fixture,
     media_server_fixture,
     own_simulator,
@@ -160,7 +161,8 @@ async def test_reel_from_its_url(
 async def test_reel_through_the_resumable_upload(
     http: aiohttp.ClientSession, c: Credentials, sim: Sim, simulator_url: str
 ) -> None:
-    data = video_bytes(seconds=4.0, size=(320, 240))
+    data = large_video()
+    assert len(data) > 4 * UPLOAD_PIECE
     j = job("Uploaded reel", c, reel(data=data))
     first = await InstagramAdapter(http, timeout=5).publish(j)
     assert isinstance(first, InProgress) and first.check_after == timedelta(0)
@@ -185,7 +187,7 @@ def sim_requests(url: str, path: str) -> list[dict[str, Any]]:
 async def test_interrupted_upload_resumes_after_the_bytes_instagram_has(
     http: aiohttp.ClientSession, c: Credentials, sim: Sim
 ) -> None:
-    data = video_bytes(seconds=3.0, size=(320, 240))
+    data = large_video()
     j = job("cut short #sandbox:upload-interrupted", c, reel(data=data))
     first = await InstagramAdapter(http, timeout=5).publish(j)
     assert isinstance(first, InProgress)

@@ -158,6 +158,17 @@ def _int(value: Any) -> int | None:
         return None
 
 
+async def read_range(media: MediaFile, offset: int, size: int) -> bytes:
+    """Up to `size` bytes of a media file from `offset` (the first chunk its source yields)."""
+    stream = media.source.chunks(offset=offset, chunk_size=size)
+    try:
+        return await anext(stream, b"")
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
 def match_recent(
     items: Iterable[Mapping[str, Any]], *, text: str, text_field: str, time_field: str, since: datetime | None
 ) -> Mapping[str, Any] | None:

@@ -215,10 +215,7 @@ class FacebookAdapter(_graph.GraphAdapter):
             start, end = int(state["start"]), int(state["end"])
             if start >= end:
                 return True
-            chunk = b""
-            async for piece in video.source.chunks(offset=start, chunk_size=end - start):
-                chunk = piece
-                break
+            chunk = await _graph.read_range(video, start, end - start)
             form = aiohttp.FormData()
             form.add_field("upload_phase", "transfer")
             form.add_field("upload_session_id", state["session"])

@@ -49,6 +49,7 @@ from postpost.platforms.text import CodePoints
 SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
 TOKEN_DAYS = 60
 VIDEO_TYPES = ("REELS", "STORIES")
+UPLOAD_PIECE = 1024 * 1024  # an upload streams from storage in pieces of this size
 # IG error subcodes (in errors, and in a container's `status` text once it failed)
 SUBCODES = {
     2207001: ErrorCode.PLATFORM_SERVER_ERROR,  # server error
@@ -196,6 +197,7 @@ class InstagramAdapter(_graph.ContainerAdapter):
             "offset": str(offset),
             "file_size": str(media.size),
             "Content-Type": "application/octet-stream",
+            "Content-Length": str(media.size - offset),
         }
         result = await _http.send(
             self.http,
@@ -204,7 +206,7 @@ class InstagramAdapter(_graph.ContainerAdapter):
             client_timeout=self.upload_timeout,
             platform=self.title,
             headers=headers,
-            data=media.source.chunks(offset=offset),
+            data=media.source.chunks(offset=offset, chunk_size=UPLOAD_PIECE),
         )
         if result.status >= 300 or _http.json_object(result.body).get("success") is not True:
             raise self._upload_error(result)
