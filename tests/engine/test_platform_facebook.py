@@ -5,8 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.engine.conftest import Harness
+
+PATIENT = 3.0  # seconds per platform call: a loaded machine must not add timeouts to what is asserted
+
+
+@pytest_asyncio.fixture
+async def engine(harness: Harness) -> Harness:
+    """One worker whose platform calls may take a while; `hasty` keeps the short timeout."""
+    harness.settings = harness.settings.model_copy(update={"platform_timeout_seconds": PATIENT})
+    harness.start_workers(1)
+    return harness
+
+
+@pytest_asyncio.fixture
+async def hasty(harness: Harness) -> Harness:
+    """One worker that gives up on a platform call after 0.25 s (under the fake's 0.5 s stall)."""
+    harness.start_workers(1)
+    return harness
 
 
 async def one_post(engine: Harness, content: str) -> tuple[Any, str, str, dict[str, Any]]:
@@ -80,7 +98,6 @@ async def test_refusals(engine: Harness, marker: str, code: str) -> None:
     [
         ("rate-limit-once", "RATE_LIMITED"),
         ("server-error-once", "PLATFORM_SERVER_ERROR"),
-        ("timeout-after-commit", "TIMEOUT_ERROR"),
         ("server-error-after-commit", "PLATFORM_SERVER_ERROR"),
     ],
 )
@@ -90,6 +107,18 @@ async def test_transient_failures_publish_exactly_once(engine: Harness, marker: 
     [sent] = await engine.sent()
     assert got["posts"][0]["postedId"] == sent["id"]
     assert await failures(engine, user, group_id) == [code]
+
+
+async def test_lost_answer_is_reconciled_not_sent_again(hasty: Harness) -> None:
+    """The fake stores the post but its answer stalls past the timeout: found, never sent twice."""
+    user, _pid, group_id, got = await one_post(hasty, "once #sandbox:timeout-after-commit")
+    assert got["status"] == "published", got
+    [sent] = await hasty.sent()
+    assert got["posts"][0]["postedId"] == sent["id"]
+    codes = await failures(hasty, user, group_id)
+    assert codes and set(codes) == {"TIMEOUT_ERROR"}
+    reconciled = [e for e in await hasty.logs(user, group_id) if e.get("metadata", {}).get("reconciled")]
+    assert len(reconciled) == 1
 
 
 async def test_slow_answer_within_the_timeout(harness: Harness) -> None:

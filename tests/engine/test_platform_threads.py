@@ -7,11 +7,30 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import update
 
 from postpost.db.models import Connection
 from postpost.platforms.text import ThreadsLength
 from tests.engine.conftest import Harness
+
+PATIENT = 3.0  # seconds per platform call: a loaded machine must not add timeouts to what is asserted
+
+
+@pytest_asyncio.fixture
+async def engine(harness: Harness) -> Harness:
+    """One worker whose platform calls may take a while; `hasty` keeps the short timeout."""
+    harness.settings = harness.settings.model_copy(update={"platform_timeout_seconds": PATIENT})
+    harness.start_workers(1)
+    return harness
+
+
+@pytest_asyncio.fixture
+async def hasty(harness: Harness) -> Harness:
+    """One worker that gives up on a platform call after 0.25 s (under the fake's 0.5 s stall)."""
+    harness.start_workers(1)
+    return harness
+
 
 COUNT = ThreadsLength()
 
@@ -130,7 +149,6 @@ async def test_refusals(engine: Harness, marker: str, code: str, status: int) ->
     [
         ("rate-limit-once", "RATE_LIMITED"),
         ("server-error-once", "PLATFORM_SERVER_ERROR"),
-        ("timeout-after-commit", "TIMEOUT_ERROR"),
         ("server-error-after-commit", "PLATFORM_SERVER_ERROR"),
     ],
 )
@@ -142,6 +160,18 @@ async def test_transient_failures_publish_exactly_once(engine: Harness, marker: 
     assert await failures(engine, user, group_id) == [code]
     events = [e["event"] for e in await engine.logs(user, group_id)]
     assert events.count("publish_succeeded") == 1
+
+
+async def test_lost_answer_is_reconciled_not_sent_again(hasty: Harness) -> None:
+    """The fake stores the post but its answer stalls past the timeout: found, never sent twice."""
+    user, _pid, group_id, got = await one_post(hasty, "once only #sandbox:timeout-after-commit")
+    assert got["status"] == "published", got
+    [sent] = await hasty.sent()
+    assert got["posts"][0]["postedId"] == sent["id"]
+    codes = await failures(hasty, user, group_id)
+    assert codes and set(codes) == {"TIMEOUT_ERROR"}
+    reconciled = [e for e in await hasty.logs(user, group_id) if e.get("metadata", {}).get("reconciled")]
+    assert len(reconciled) == 1
 
 
 async def test_marker_for_threads_only(engine: Harness) -> None:
@@ -168,7 +198,9 @@ async def test_media_processing_failed(engine: Harness) -> None:
 async def test_processing_longer_than_the_lease(harness: Harness) -> None:
     """The container stays IN_PROGRESS for several polls (3.5 s) while leases last one second:
     the post waits as `pending` between polls, no worker holds it, and it is published once."""
-    harness.settings = harness.settings.model_copy(update={"lease_seconds": 1.0})
+    harness.settings = harness.settings.model_copy(
+        update={"lease_seconds": 1.0, "platform_timeout_seconds": PATIENT}
+    )
     harness.start_workers(2)
     user, _pid, group_id, got = await one_post(harness, "a slow container #sandbox:media-slow")
     assert got["status"] == "published"

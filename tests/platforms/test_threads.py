@@ -219,7 +219,7 @@ async def test_refused_media_url(
     bad = media_file(data, "image/png", fetch_url=media_host.url("x.png", signature="forged"))
     err = await failure(adapter, job("bad signature", c, media=[bad]))
     assert err.code is ErrorCode.UNKNOWN_ERROR and err.status == 400
-    assert err.platform_error == "Media download has failed: HTTP 403"
+    assert err.platform_error == "Media download has failed. The media URI doesn't meet our requirements."
     assert sim.posts("threads") == []
 
 

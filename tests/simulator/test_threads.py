@@ -185,7 +185,8 @@ async def test_image_from_public_url(client: httpx.AsyncClient, media_host: Medi
     assert r.status_code == 400
     assert (
         error_of(r)["error_subcode"] == 2207052
-        and error_of(r)["message"] == "Media download has failed: HTTP 403"
+        and error_of(r)["message"]
+        == "Media download has failed. The media URI doesn't meet our requirements."
     )
     gif = media_host.add("a.gif", image_bytes("GIF"), "image/gif")
     r = await create(client, media_type="IMAGE", image_url=gif, text="x")

@@ -257,7 +257,8 @@ class Container:
         if self.received is not None:  # waiting for its bytes
             return "IN_PROGRESS"
         if self.polls_left > 0:
-            self.polls_left -= 1 if read else 0
+            if read:
+                self.polls_left -= 1
             return "IN_PROGRESS"
         return "ERROR" if self.failure else "FINISHED"
 

@@ -315,8 +315,8 @@ class FacebookFake(_graph.GraphFake):
         elif isinstance(params.get(url_name), str):
             try:
                 data, _type = await _graph.fetch_media(params[url_name], limit)
-            except _graph.MediaFetchError as exc:
-                return bad_param(f"(#100) The file at {url_name} could not be fetched: {exc}")
+            except _graph.MediaFetchError:
+                return bad_param(f"(#100) The file at {url_name} could not be fetched")
         else:
             return bad_param(f"(#100) Requires upload file: {name} or {url_name}")
         if len(data) > limit:

@@ -39,6 +39,8 @@ REPLY_CONTROLS = frozenset(
 _GRAPHEME = regex.compile(r"\X")
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}]")
 _LINK = regex.compile(r"https?://\S+", regex.IGNORECASE)
+# what was refused stays unsaid: the fake must not tell what lies behind a URL it was given
+MEDIA_DOWNLOAD_FAILED = "Media download has failed. The media URI doesn't meet our requirements."
 MEDIA_TYPES = {"TEXT": "TEXT_POST", "IMAGE": "IMAGE", "VIDEO": "VIDEO", "CAROUSEL": "CAROUSEL_ALBUM"}
 
 
@@ -214,9 +216,9 @@ class ThreadsFake(_graph.GraphFake):
         failure: str | None = None
         try:
             measured = await _graph.fetch_measured(url, VIDEO_MAX if video else IMAGE_MAX)
-        except _graph.MediaFetchError as exc:
+        except _graph.MediaFetchError:
             if not video:
-                return bad_param(f"Media download has failed: {exc}", subcode=2207052)
+                return bad_param(MEDIA_DOWNLOAD_FAILED, subcode=2207052)
             measured, failure = (
                 {"type": "video", "mimeType": "video/mp4", "size": 0},
                 "FAILED_DOWNLOADING_VIDEO",
