@@ -45,21 +45,14 @@ async def test_create_post_rules(
     assert r.json()["error"] == message
 
 
-async def test_a_post_without_media_fails_and_the_others_publish(engine: Harness) -> None:
+async def test_a_post_without_media_is_refused_when_scheduled(engine: Harness) -> None:
     user = await engine.user()
     pids = [await engine.sandbox(user, "instagram"), await engine.sandbox(user, "threads")]
-    group_id = await engine.create(user, "words only", pids)
-    got = await engine.wait_finished(user, group_id, 10.0)
-    assert got["status"] == "partially_published"
-    by_platform = {p["platform"]: p for p in got["posts"]}
-    error = by_platform["instagram"]["error"]
-    assert (error["code"], error["message"], error["retryable"]) == (
-        "INVALID_CONTENT",
-        "Instagram posts require media",
-        False,
-    )
-    assert "platformStatusCode" not in error
-    assert by_platform["threads"]["status"] == "published"
+    body = {"content": "words only", "platforms": pids, "scheduledTime": "2030-01-01T00:00:00Z"}
+    r = await engine.client.post("/api/v1/create-post", headers=user.headers, json=body)
+    assert (r.status_code, r.json()) == (400, {"error": "Instagram posts require media"})
+    group_id = await engine.create(user, "threads alone is fine", pids[1:])
+    assert (await engine.wait_finished(user, group_id, 10.0))["status"] == "published"
     assert [s["platform"] for s in await engine.sent()] == ["threads"]
 
 
