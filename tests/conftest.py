@@ -168,14 +168,20 @@ def make_connection(database: Database) -> MakeConnection:
     return make
 
 
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (for a server that must know its URL before it starts)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
 class ServerThread:
     """A uvicorn server for an ASGI app on a free loopback port, in a background thread."""
 
-    def __init__(self, asgi_app: Any) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        sock.close()
+    def __init__(self, asgi_app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = uvicorn.Config(
             asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )

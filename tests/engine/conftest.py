@@ -18,6 +18,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
 
 from postpost.api.app import create_app
 from postpost.config import Settings, async_database_url
@@ -25,11 +29,14 @@ from postpost.db.migrate import upgrade
 from postpost.db.models import Connection, PostGroup
 from postpost.db.session import Database
 from postpost.engine.worker import Worker
+from postpost.errors import PostpostError
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import KeyHasher, SecretBox
 from postpost.services import accounts, posts
 from postpost.services.auth import authenticate
-from tests.conftest import SECRET, TestUser
+from postpost.services.media import file_for_download
+from postpost.storage.local import URL_PATH, LocalStorage
+from tests.conftest import SECRET, ServerThread, TestUser, free_port
 
 # No plan limit gets in the way of engine tests (hundreds of posts due at once).
 UNLIMITED = {
@@ -247,6 +254,50 @@ async def harness(engine_database_url: str, tmp_path: Path, simulator: str) -> A
             await h.stop_workers()
             await app.state.services.adapters.close()  # ASGITransport runs no lifespan
             await database.dispose()
+
+
+def media_file_server(storage: LocalStorage) -> Starlette:
+    """Only the local storage's file URLs (GET), for the fakes that fetch media by URL."""
+
+    async def download(request: Request) -> Response:
+        try:
+            path, content_type = file_for_download(
+                storage, request.path_params["key"], dict(request.query_params)
+            )
+        except PostpostError as exc:
+            return JSONResponse(exc.body(), exc.status_code)
+        return FileResponse(path, media_type=content_type)
+
+    return Starlette(routes=[Route(URL_PATH + "/{key:path}", download, methods=["GET", "HEAD"])])
+
+
+@pytest_asyncio.fixture
+async def served(engine_database_url: str, tmp_path: Path, simulator: str) -> AsyncIterator[Harness]:
+    """The harness with one worker, whose media files are served over real HTTP at its public URL.
+
+    Platforms that fetch media by URL (Instagram, Threads, Facebook) reach them there; the API
+    itself still runs over ASGI (`h.client`, which also takes the absolute upload URLs).
+    """
+    port = free_port()
+    url = engine_database_url
+    database = Database(async_database_url(url))
+    await upgrade(database)
+    settings = engine_settings(url, tmp_path, simulator, public_url=f"http://127.0.0.1:{port}")
+    app = create_app(settings, database, sandbox_url=simulator)
+    files = LocalStorage(settings.media_dir, settings.base_url(), settings.resolved_secret_key)
+    with ServerThread(media_file_server(files), port=port):
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+            httpx.AsyncClient(base_url=simulator) as control,
+        ):
+            h = Harness(settings, database, simulator, client, control)
+            h.start_workers(1)
+            try:
+                yield h
+            finally:
+                await h.stop_workers()
+                await app.state.services.adapters.close()
+                await database.dispose()
 
 
 @pytest_asyncio.fixture
