@@ -21,9 +21,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import regex
-
 from postpost.platforms import _http
+from postpost.platforms._bluesky_facets import build_facets
 from postpost.platforms.base import (
     ConnectionCheck,
     Credentials,
@@ -50,12 +49,6 @@ COLLECTION = "app.bsky.feed.post"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 EXPIRY_MARGIN_SECONDS = 60
 
-_GRAPHEME = regex.compile(r"\X")
-_URL = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
-_URL_TRAIL = regex.compile(r"[.,;:!?'\"]+$")
-_TAG = regex.compile(r"(?:^|(?<=\s))[#＃]([^\s#＃]+)")
-_TAG_TRAIL = regex.compile(r"\p{P}+$")
-_MENTION = regex.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)+)")
 # "bytes" alone is not a hint: facet offset errors also mention bytes.
 _TOO_LONG_HINTS = ("longer than", "graphemes", "too long", "too large")
 
@@ -81,11 +74,6 @@ def jwt_expiry(token: str | None) -> float | None:
 def _token_usable(token: str | None, now: float) -> bool:
     exp = jwt_expiry(token)
     return bool(token) and (exp is None or exp - now > EXPIRY_MARGIN_SECONDS)
-
-
-def _byte_index(text: str, start: int, end: int) -> dict[str, int]:
-    before = len(text[:start].encode())
-    return {"byteStart": before, "byteEnd": before + len(text[start:end].encode())}
 
 
 def _sandbox_account() -> SandboxAccount:
@@ -277,44 +265,7 @@ class BlueskyAdapter(PlatformAdapter):
 
     async def facets(self, text: str, creds: Credentials) -> list[dict[str, Any]]:
         """Link, tag and (resolvable) mention facets with UTF-8 byte offsets."""
-        facets: list[dict[str, Any]] = []
-        url_spans: list[tuple[int, int]] = []
-        for m in _URL.finditer(text):
-            url = _URL_TRAIL.sub("", m.group())
-            if url.endswith(")") and "(" not in url:
-                url = url[:-1]
-            span = (m.start(), m.start() + len(url))
-            url_spans.append(span)
-            facets.append(
-                {
-                    "index": _byte_index(text, *span),
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
-                }
-            )
-        for m in _TAG.finditer(text):
-            tag = _TAG_TRAIL.sub("", m.group(1))
-            start = m.start(1) - 1
-            if not tag or tag.isdigit() or len(tag) > 64 or any(a <= start < b for a, b in url_spans):
-                continue
-            facets.append(
-                {
-                    "index": _byte_index(text, start, m.start(1) + len(tag)),
-                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
-                }
-            )
-        for m in _MENTION.finditer(text):
-            if any(a <= m.start() < b for a, b in url_spans):
-                continue
-            did = await self._resolve_handle(creds, m.group(1))
-            if did:
-                facets.append(
-                    {
-                        "index": _byte_index(text, m.start(), m.end()),
-                        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
-                    }
-                )
-        facets.sort(key=lambda f: f["index"]["byteStart"])
-        return facets
+        return await build_facets(text, lambda handle: self._resolve_handle(creds, handle))
 
     async def _resolve_handle(self, creds: Credentials, handle: str) -> str | None:
         try:
