@@ -7,7 +7,10 @@ which the caller must persist.
 
 Idempotency: the record key is a TID derived from the idempotency key, so every attempt writes
 the same ``at://`` URI; a repeated create is refused by the PDS and `find_published` reads the
-record back with ``com.atproto.repo.getRecord``.
+record back with ``com.atproto.repo.getRecord``. That holds after media steps too: a part whose
+create may have gone through after a video was processed is looked up before anything else.
+
+Media (images as blobs, a video through the video service, in steps) is in `_bluesky_media`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
+
 from postpost.platforms import _http
 from postpost.platforms._bluesky_facets import build_facets
+from postpost.platforms._bluesky_media import BlueskyMedia
 from postpost.platforms.base import (
     ConnectionCheck,
     Credentials,
     ErrorCode,
+    InProgress,
     PlatformAdapter,
     PlatformError,
     Published,
@@ -129,6 +136,12 @@ class BlueskyAdapter(PlatformAdapter):
 
     descriptor = DESCRIPTOR
 
+    def __init__(
+        self, http: aiohttp.ClientSession, *, timeout: float = 10.0, app: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(http, timeout=timeout, app=app)
+        self.media = BlueskyMedia(self._xrpc, self._auth, self.timeout)
+
     # ----- session -----------------------------------------------------------------------
 
     def needs_refresh(self, creds: Credentials, now: datetime) -> bool:
@@ -188,9 +201,20 @@ class BlueskyAdapter(PlatformAdapter):
 
     # ----- publishing --------------------------------------------------------------------
 
-    async def publish(self, job: PublishJob) -> Published:
-        """Create the post record under the rkey derived from the job's idempotency key."""
+    async def publish(self, job: PublishJob) -> Published | InProgress:
+        """Upload the part's media (a video in steps), then create the post record under the rkey
+        derived from the job's idempotency key."""
         creds = job.creds
+        if job.unsure and job.state is not None:  # the engine looks up only parts without steps
+            found = await self.find_published(job)
+            if found is not None:
+                return found
+        embed = None
+        if job.part.media:
+            step = await self.media.embed(creds, job.part.media, job.state)
+            if isinstance(step, InProgress):
+                return step
+            embed = step
         rkey = rkey_for(job.idempotency_key)
         record: dict[str, Any] = {
             "$type": COLLECTION,
@@ -200,6 +224,8 @@ class BlueskyAdapter(PlatformAdapter):
         facets = await self.facets(job.part.text, creds)
         if facets:
             record["facets"] = facets
+        if embed is not None:
+            record["embed"] = embed
         if job.reply_to is not None:
             record["reply"] = {
                 "root": await self._strong_ref(creds, job.reply_to.root),
@@ -313,18 +339,22 @@ class BlueskyAdapter(PlatformAdapter):
         json_data: Any = None,
         params: dict[str, str] | None = None,
         creating: bool = False,
+        origin: str | None = None,
+        data: Any = None,
+        client_timeout: aiohttp.ClientTimeout | None = None,
     ) -> _http.HttpResult:
-        url = f"{creds.base_url}/xrpc/{nsid}"
+        url = f"{origin or creds.base_url}/xrpc/{nsid}"
         result = await _http.send(
             self.http,
             method,
             url,
-            client_timeout=self.timeout,
+            client_timeout=client_timeout or self.timeout,
             platform="Bluesky",
             maybe_published=creating,
             headers=headers,
             json_data=json_data,
             params=params,
+            data=data,
         )
         if result.status >= 300:
             raise classify(result, creating=creating)
