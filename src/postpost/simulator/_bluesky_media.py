@@ -196,4 +196,4 @@ def _aspect_ratio(value: Any, path: str) -> str | None:
 
 
 def _pretty(size: int) -> str:
-    return f"{size / 1_000_000:g}MB" if size >= 1_000_000 else f"{size / 1000:g}kB"
+    return f"{size:,} bytes"
