@@ -31,7 +31,7 @@ from postpost.platforms.base import Credentials, ErrorCode, InProgress, MediaFil
 IMAGE_MAX_BYTES = 1_000_000
 IMAGE_MAX_SIDE = 2000
 MAX_IMAGES = 4
-VIDEO_MAX_BYTES = 100_000_000  # the video embed's blob limit
+VIDEO_MAX_BYTES = 100_000_000  # the video embed's blob limit (the descriptor says the same)
 VIDEO_MAX_SECONDS = 180
 VIDEO_ALT_MAX = 1000  # graphemes
 SERVICE_TOKEN_SECONDS = 30 * 60

@@ -40,7 +40,6 @@ from postpost.platforms.base import (
     PublishJob,
 )
 from postpost.platforms.descriptor import (
-    MB,
     CredentialKind,
     MediaRules,
     Pacing,
@@ -108,7 +107,7 @@ DESCRIPTOR = PlatformDescriptor(
         ),
         video_types=frozenset({"video/mp4"}),
         image_max_bytes=1_000_000,
-        video_max_bytes=100 * MB,
+        video_max_bytes=100_000_000,  # the video embed's blob limit (decimal)
         video_max_seconds=180,
         alt_text_max=2000,
         image_max_pixels=(2000, 2000),
