@@ -26,7 +26,7 @@ from postpost.platforms.base import (
 from postpost.platforms.bluesky import BlueskyAdapter, rkey_for
 from tests.media.files import image_bytes, photo_bytes, video_bytes
 from tests.platforms.conftest import Sim, control, find, media_file, ready
-from tests.platforms.media_flow import drive
+from tests.platforms.media_flow import drive, padded_mp4
 from tests.platforms.test_bluesky import base_creds
 
 XRPC = "/xrpc/"
@@ -130,6 +130,15 @@ async def test_video_goes_through_the_video_service_in_steps_of_fresh_adapters(
     [video] = post["media"]
     assert video["type"] == "video" and video["mimeType"] == "video/mp4" and video["size"] == len(clip)
     assert (video["width"], video["height"]) == (64, 48) and video["duration"] == pytest.approx(1.0, abs=0.1)
+
+
+async def test_a_larger_video_is_streamed_whole(
+    adapter: BlueskyAdapter, creds: Credentials, sim: Sim
+) -> None:
+    clip = padded_mp4(video_bytes(seconds=0.4), 24 * 1024 * 1024)
+    await drive(adapter, job(creds, "big", media_file(clip, "video/mp4")))
+    [video] = sim.posts("bluesky")[0]["media"]
+    assert video["size"] == len(clip) and video["duration"] == pytest.approx(0.4, abs=0.1)
 
 
 async def test_a_video_processed_before_is_reused_at_once(

@@ -25,7 +25,7 @@ from postpost.platforms.base import (
 from postpost.platforms.mastodon import MastodonAdapter
 from tests.media.files import animated_gif, image_bytes, photo_bytes, video_bytes
 from tests.platforms.conftest import Sim, control, media_file
-from tests.platforms.media_flow import drive
+from tests.platforms.media_flow import drive, padded_mp4
 from tests.platforms.test_mastodon import ACCOUNT, creds
 
 
@@ -112,6 +112,16 @@ async def test_video_is_waited_for_through_steps_of_fresh_adapters(
     assert (video["width"], video["height"]) == (64, 48) and video["duration"] == pytest.approx(1.0, abs=0.1)
     [attachment] = status_json(simulator_url, run.result.remote_id)["media_attachments"]
     assert attachment["type"] == "video" and attachment["description"] == "A short clip"
+
+
+async def test_a_larger_video_is_streamed_whole(
+    adapter: MastodonAdapter, simulator_url: str, sim: Sim
+) -> None:
+    clip = padded_mp4(video_bytes(seconds=0.4), 24 * 1024 * 1024)
+    run = await drive(adapter, job(creds(simulator_url), "big", media_file(clip, "video/mp4")))
+    [video] = sim.posts("mastodon")[0]["media"]
+    assert video["size"] == len(clip) and video["duration"] == pytest.approx(0.4, abs=0.1)
+    assert run.result.remote_id
 
 
 async def test_animated_gif_becomes_gifv_after_processing(
