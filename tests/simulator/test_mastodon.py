@@ -8,6 +8,7 @@ from datetime import datetime
 import httpx
 import pytest
 
+from tests.media.files import image_bytes
 from tests.simulator.conftest import FakeClock
 
 STATUSES = "/mastodon/api/v1/statuses"
@@ -127,13 +128,18 @@ async def test_create_status_form_and_ids_increase(client: httpx.AsyncClient) ->
 
 
 async def test_media_only_status_via_form_array(client: httpx.AsyncClient) -> None:
+    ids = []
+    for _ in range(2):
+        files = {"file": ("a.png", image_bytes("PNG"), "image/png")}
+        uploaded = await client.post("/mastodon/api/v2/media", files=files, headers=auth())
+        ids.append(uploaded.json()["id"])
     r = await client.post(
         STATUSES,
-        content="status=&media_ids[]=7&media_ids[]=8",
+        content=f"status=&media_ids[]={ids[0]}&media_ids[]={ids[1]}",
         headers={**auth(), "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 200
-    assert [m["id"] for m in r.json()["media_attachments"]] == ["7", "8"]
+    assert [m["id"] for m in r.json()["media_attachments"]] == ids
 
 
 @pytest.mark.parametrize("payload", [{"status": ""}, {"status": "   \n"}, {}, {"status": None}])

@@ -7,7 +7,10 @@ which the caller must persist.
 
 Idempotency: the record key is a TID derived from the idempotency key, so every attempt writes
 the same ``at://`` URI; a repeated create is refused by the PDS and `find_published` reads the
-record back with ``com.atproto.repo.getRecord``.
+record back with ``com.atproto.repo.getRecord``. That holds after media steps too: a part whose
+create may have gone through after a video was processed is looked up before anything else.
+
+Media (images as blobs, a video through the video service, in steps) is in `_bluesky_media`.
 """
 
 from __future__ import annotations
@@ -21,20 +24,22 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import regex
+import aiohttp
 
 from postpost.platforms import _http
+from postpost.platforms._bluesky_facets import build_facets
+from postpost.platforms._bluesky_media import BlueskyMedia
 from postpost.platforms.base import (
     ConnectionCheck,
     Credentials,
     ErrorCode,
+    InProgress,
     PlatformAdapter,
     PlatformError,
     Published,
     PublishJob,
 )
 from postpost.platforms.descriptor import (
-    MB,
     CredentialKind,
     MediaRules,
     Pacing,
@@ -50,12 +55,6 @@ COLLECTION = "app.bsky.feed.post"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 EXPIRY_MARGIN_SECONDS = 60
 
-_GRAPHEME = regex.compile(r"\X")
-_URL = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
-_URL_TRAIL = regex.compile(r"[.,;:!?'\"]+$")
-_TAG = regex.compile(r"(?:^|(?<=\s))[#＃]([^\s#＃]+)")
-_TAG_TRAIL = regex.compile(r"\p{P}+$")
-_MENTION = regex.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)+)")
 # "bytes" alone is not a hint: facet offset errors also mention bytes.
 _TOO_LONG_HINTS = ("longer than", "graphemes", "too long", "too large")
 
@@ -83,11 +82,6 @@ def _token_usable(token: str | None, now: float) -> bool:
     return bool(token) and (exp is None or exp - now > EXPIRY_MARGIN_SECONDS)
 
 
-def _byte_index(text: str, start: int, end: int) -> dict[str, int]:
-    before = len(text[:start].encode())
-    return {"byteStart": before, "byteEnd": before + len(text[start:end].encode())}
-
-
 def _sandbox_account() -> SandboxAccount:
     suffix = "".join(secrets.choice(TID_ALPHABET) for _ in range(24))
     return SandboxAccount(
@@ -113,7 +107,7 @@ DESCRIPTOR = PlatformDescriptor(
         ),
         video_types=frozenset({"video/mp4"}),
         image_max_bytes=1_000_000,
-        video_max_bytes=100 * MB,
+        video_max_bytes=100_000_000,  # the video embed's blob limit (decimal)
         video_max_seconds=180,
         alt_text_max=2000,
         image_max_pixels=(2000, 2000),
@@ -140,6 +134,12 @@ class BlueskyAdapter(PlatformAdapter):
     """Publishes ``app.bsky.feed.post`` records."""
 
     descriptor = DESCRIPTOR
+
+    def __init__(
+        self, http: aiohttp.ClientSession, *, timeout: float = 10.0, app: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(http, timeout=timeout, app=app)
+        self.media = BlueskyMedia(self._xrpc, self._auth, self.timeout)
 
     # ----- session -----------------------------------------------------------------------
 
@@ -200,9 +200,20 @@ class BlueskyAdapter(PlatformAdapter):
 
     # ----- publishing --------------------------------------------------------------------
 
-    async def publish(self, job: PublishJob) -> Published:
-        """Create the post record under the rkey derived from the job's idempotency key."""
+    async def publish(self, job: PublishJob) -> Published | InProgress:
+        """Upload the part's media (a video in steps), then create the post record under the rkey
+        derived from the job's idempotency key."""
         creds = job.creds
+        if job.unsure and job.state is not None:  # the engine looks up only parts without steps
+            found = await self.find_published(job)
+            if found is not None:
+                return found
+        embed = None
+        if job.part.media:
+            step = await self.media.embed(creds, job.part.media, job.state)
+            if isinstance(step, InProgress):
+                return step
+            embed = step
         rkey = rkey_for(job.idempotency_key)
         record: dict[str, Any] = {
             "$type": COLLECTION,
@@ -212,6 +223,8 @@ class BlueskyAdapter(PlatformAdapter):
         facets = await self.facets(job.part.text, creds)
         if facets:
             record["facets"] = facets
+        if embed is not None:
+            record["embed"] = embed
         if job.reply_to is not None:
             record["reply"] = {
                 "root": await self._strong_ref(creds, job.reply_to.root),
@@ -277,44 +290,7 @@ class BlueskyAdapter(PlatformAdapter):
 
     async def facets(self, text: str, creds: Credentials) -> list[dict[str, Any]]:
         """Link, tag and (resolvable) mention facets with UTF-8 byte offsets."""
-        facets: list[dict[str, Any]] = []
-        url_spans: list[tuple[int, int]] = []
-        for m in _URL.finditer(text):
-            url = _URL_TRAIL.sub("", m.group())
-            if url.endswith(")") and "(" not in url:
-                url = url[:-1]
-            span = (m.start(), m.start() + len(url))
-            url_spans.append(span)
-            facets.append(
-                {
-                    "index": _byte_index(text, *span),
-                    "features": [{"$type": "app.bsky.richtext.facet#link", "uri": url}],
-                }
-            )
-        for m in _TAG.finditer(text):
-            tag = _TAG_TRAIL.sub("", m.group(1))
-            start = m.start(1) - 1
-            if not tag or tag.isdigit() or len(tag) > 64 or any(a <= start < b for a, b in url_spans):
-                continue
-            facets.append(
-                {
-                    "index": _byte_index(text, start, m.start(1) + len(tag)),
-                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
-                }
-            )
-        for m in _MENTION.finditer(text):
-            if any(a <= m.start() < b for a, b in url_spans):
-                continue
-            did = await self._resolve_handle(creds, m.group(1))
-            if did:
-                facets.append(
-                    {
-                        "index": _byte_index(text, m.start(), m.end()),
-                        "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}],
-                    }
-                )
-        facets.sort(key=lambda f: f["index"]["byteStart"])
-        return facets
+        return await build_facets(text, lambda handle: self._resolve_handle(creds, handle))
 
     async def _resolve_handle(self, creds: Credentials, handle: str) -> str | None:
         try:
@@ -362,18 +338,22 @@ class BlueskyAdapter(PlatformAdapter):
         json_data: Any = None,
         params: dict[str, str] | None = None,
         creating: bool = False,
+        origin: str | None = None,
+        data: Any = None,
+        client_timeout: aiohttp.ClientTimeout | None = None,
     ) -> _http.HttpResult:
-        url = f"{creds.base_url}/xrpc/{nsid}"
+        url = f"{origin or creds.base_url}/xrpc/{nsid}"
         result = await _http.send(
             self.http,
             method,
             url,
-            client_timeout=self.timeout,
+            client_timeout=client_timeout or self.timeout,
             platform="Bluesky",
             maybe_published=creating,
             headers=headers,
             json_data=json_data,
             params=params,
+            data=data,
         )
         if result.status >= 300:
             raise classify(result, creating=creating)

@@ -8,20 +8,35 @@ second ``POST /api/v1/statuses`` with the same key returns the status created by
 instead of creating another. Re-publishing with the same key is therefore the reconcile step
 (reconciliation mode IDEMPOTENCY_KEY). Beyond the one-hour window a retry could duplicate; the
 engine's retry schedule stays well inside it.
+
+Media: each file goes to ``POST /api/v2/media`` (multipart ``file`` with its own MIME type, alt
+text as ``description``). A still image is usually processed at once (200); a video or a GIF
+is processed after the upload (202): the media ids are then kept as the step's state and
+``GET /api/v1/media/:id`` is read on later steps (206 processing, 200 done, 422 failed) until
+the status can be created with ``media_ids[]``. A status refused because its media is still
+processing sends the post back to that wait. State: ``{"media": [ids], "started": epoch s,
+"polls": n}``.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
+import time
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 
 from postpost.platforms import _http
+from postpost.platforms._chunked import byte_range, upload_timeout
 from postpost.platforms.base import (
     ConnectionCheck,
     Credentials,
     ErrorCode,
+    InProgress,
+    MediaFile,
     PlatformAdapter,
     PlatformError,
     Published,
@@ -41,6 +56,8 @@ from postpost.platforms.descriptor import (
 from postpost.platforms.text import MastodonLength
 
 DEFAULT_SCOPES = "read write push"
+PROCESSING_LIMIT_SECONDS = 30 * 60  # give up on media the instance has not processed by then
+NOT_PROCESSED = "finished processing"  # in the 422 of a status naming media still being processed
 
 
 def _sandbox_account() -> SandboxAccount:
@@ -110,9 +127,86 @@ class MastodonAdapter(PlatformAdapter):
             self._limits[origin] = limit
         return self._limits[origin]
 
-    async def publish(self, job: PublishJob) -> Published:
+    async def publish(self, job: PublishJob) -> Published | InProgress:
+        """Upload the part's media and wait for its processing (in steps), then create the status."""
+        media_ids: list[str] = []
+        if job.part.media:
+            step = await self._media(job)
+            if isinstance(step, InProgress):
+                return step
+            media_ids = step
+        try:
+            return await self._status(job, media_ids)
+        except PlatformError as exc:
+            if exc.status == 422 and NOT_PROCESSED in (exc.platform_error or ""):
+                return _waiting(media_ids, job.state)
+            raise
+
+    async def _media(self, job: PublishJob) -> list[str] | InProgress:
+        """The ids of the part's processed media, or the state to wait with."""
+        if job.state is None:
+            uploads = [await self._upload(job.creds, item) for item in job.part.media]
+            media_ids = [media_id for media_id, _ in uploads]
+            return media_ids if all(done for _, done in uploads) else _waiting(media_ids, None)
+        media_ids = [str(m) for m in job.state["media"]]
+        if time.time() - float(job.state["started"]) > PROCESSING_LIMIT_SECONDS:
+            raise PlatformError(
+                ErrorCode.TIMEOUT_ERROR,
+                f"Mastodon did not finish processing the media in {PROCESSING_LIMIT_SECONDS // 60} minutes",
+                retryable=False,
+            )
+        for media_id in media_ids:
+            result = await self._call(job.creds, "GET", f"/api/v1/media/{media_id}", ok=(200, 206, 404, 422))
+            if result.status == 206:
+                return _waiting(media_ids, job.state)
+            if result.status == 422:
+                failed = classify(result, creating=False)
+                raise PlatformError(
+                    ErrorCode.INVALID_CONTENT,
+                    f"Mastodon could not process the media: {failed.platform_error}",
+                    status=failed.status,
+                    platform_error=failed.platform_error,
+                )
+            # 404: a status holds it already (an earlier attempt went through): the key decides
+        return media_ids
+
+    async def _upload(self, creds: Credentials, item: MediaFile) -> tuple[str, bool]:
+        """``POST /api/v2/media``: the new media id, and whether it is processed already."""
+        form = aiohttp.FormData()
+        name = item.id + (mimetypes.guess_extension(item.mime_type) or "")
+        form.add_field(
+            "file", byte_range(item.source, 0, item.size), filename=name, content_type=item.mime_type
+        )
+        if item.alt_text:
+            form.add_field("description", item.alt_text)
+        timeout = upload_timeout(self.timeout, item.size)
+        result = await self._call(creds, "POST", "/api/v2/media", data=form, client_timeout=timeout)
+        media_id = _http.json_object(result.body).get("id")
+        if media_id is None:
+            raise PlatformError(
+                ErrorCode.UNKNOWN_ERROR,
+                "Mastodon accepted the media but its answer has no id",
+                status=result.status,
+                platform_error=_http.error_text(result.body),
+            )
+        return str(media_id), result.status == 200
+
+    async def _call(
+        self, creds: Credentials, method: str, path: str, *, ok: tuple[int, ...] = (200, 202), **kw: Any
+    ) -> _http.HttpResult:
+        kw.setdefault("client_timeout", self.timeout)
+        result = await _http.send(
+            self.http, method, creds.base_url + path, platform="Mastodon", headers=self._auth(creds), **kw
+        )
+        if result.status not in ok:
+            raise classify(result, creating=False)
+        return result
+
+    async def _status(self, job: PublishJob, media_ids: list[str]) -> Published:
         """Create one status (a reply when the job says so); keyed by the job's idempotency key."""
         payload: dict[str, Any] = {"status": job.part.text, "visibility": "public"}
+        if media_ids:
+            payload["media_ids"] = media_ids
         if job.reply_to is not None:
             payload["in_reply_to_id"] = job.reply_to.parent.remote_id
         headers = {**self._auth(job.creds), "Idempotency-Key": job.idempotency_key}
@@ -174,6 +268,15 @@ class MastodonAdapter(PlatformAdapter):
 ADAPTER = MastodonAdapter
 
 
+def _waiting(media_ids: list[str], state: Mapping[str, Any] | None) -> InProgress:
+    """Wait for the media's processing: 1 s after the upload, then a second longer each time, up to 10 s."""
+    polls = int(state.get("polls", 0)) + 1 if state else 0
+    started = float(state["started"]) if state else time.time()
+    return InProgress(
+        {"media": media_ids, "started": started, "polls": polls}, timedelta(seconds=min(1 + polls, 10))
+    )
+
+
 def classify(result: _http.HttpResult, *, creating: bool) -> PlatformError:
     """Map a failed Mastodon response to a PlatformError (see the error table of the API)."""
     body = _http.json_object(result.body)
@@ -192,7 +295,11 @@ def classify(result: _http.HttpResult, *, creating: bool) -> PlatformError:
     if status == 422:
         if "character limit" in detail.lower():
             return err(ErrorCode.CONTENT_TOO_LARGE, f"Mastodon rejected the status as too long: {detail}")
-        return err(ErrorCode.INVALID_CONTENT, f"Mastodon rejected the status: {detail}")
+        if any(hint in detail.lower() for hint in ("file size", "too long")):
+            return err(ErrorCode.CONTENT_TOO_LARGE, f"Mastodon rejected the media as too large: {detail}")
+        return err(
+            ErrorCode.INVALID_CONTENT, f"Mastodon rejected the {'status' if creating else 'media'}: {detail}"
+        )
     if status == 429:
         retry_at = _http.parse_time(result.headers.get("X-RateLimit-Reset")) or _http.retry_after(
             result.headers.get("Retry-After")

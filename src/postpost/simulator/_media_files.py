@@ -171,3 +171,24 @@ def _measure_image(path: str, size: int) -> Measured | None:
             return Measured("image", mime, size, image.width, image.height, format=found)
     except (UnidentifiedImageError, OSError, ValueError):
         return None
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type a file's first bytes (64 are enough) show, as a platform sniffs it; None if unknown."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:2] == b"BM":
+        return "image/bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
+    return None

@@ -4,6 +4,20 @@ Sessions are stateless (any handle or ``did:plc:`` with a non-empty
 password logs in); tokens are HS256 JWTs signed with a per-app secret.
 A handle maps to ``did:plc:`` + base32(sha256(handle))[:24]; a DID logs in as itself
 with the handle ``<its suffix>.sandbox.bsky``.
+
+Media (`_bluesky_media`): ``com.atproto.repo.uploadBlob`` (raw body up to `blob_limit`, type
+sniffed), ``com.atproto.server.getServiceAuth``, ``com.atproto.repo.describeRepo`` (the DID
+document naming this PDS), and the video service on the same origin:
+``app.bsky.video.uploadVideo`` (a service token for this PDS's ``did:web`` and method
+``com.atproto.repo.uploadBlob``; up to `video_limit` bytes and `video_max_seconds`; it answers a
+bare job status, as the real service does, not the lexicon's ``{"jobStatus"}``) and
+``app.bsky.video.getJobStatus`` (no auth; the job takes `processing_seconds`).
+
+Media faults: a ``media-slow`` / ``media-processing-failed`` fault queued for the account is
+taken by its next video upload (processing then takes the world's `slow_seconds`, or fails).
+The PDS sees a post's text only when the record is created, after its media: a post's
+``media-processing-failed`` marker then refuses a record with media (400); ``media-slow`` has
+nothing left to slow there (images are not processed, a video already was).
 """
 
 from __future__ import annotations
@@ -24,7 +38,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from postpost.simulator._bluesky_media import (
+    Blob,
+    Job,
+    TooLarge,
+    check_embed,
+    new_job_id,
+    receive,
+    validate_media_embed,
+)
+from postpost.simulator._media_files import Measured, measure, sniff
 from postpost.simulator.fake import Fake
+from postpost.simulator.faults import MEDIA, media_fault
 from postpost.simulator.world import World
 
 POST_COLLECTION = "app.bsky.feed.post"
@@ -113,6 +138,8 @@ def _compact(obj: Any) -> bytes:
 
 _ACCESS_HEADER = _b64(_compact({"alg": "HS256", "typ": "at+jwt"}))
 _REFRESH_HEADER = _b64(_compact({"alg": "HS256", "typ": "refresh+jwt"}))
+_SERVICE_HEADER = _b64(_compact({"alg": "HS256", "typ": "JWT"}))
+UPLOAD_BLOB = "com.atproto.repo.uploadBlob"
 
 
 def cid_for(obj: Any) -> str:
@@ -223,20 +250,35 @@ def _validate_embed(embed: Any) -> str | None:
                 return f'Record/embed/images/{i} must have the property "image"'
             if not isinstance(img.get("alt"), str):
                 return f'Record/embed/images/{i} must have the property "alt"'
-    return None
+    return validate_media_embed(embed)
 
 
 class BlueskyFake(Fake):
-    """A Bluesky PDS: sessions, post records, reads."""
+    """A Bluesky PDS (sessions, post records, blobs, reads) and the video service."""
 
     name = "bluesky"
 
-    def __init__(self, world: World) -> None:
+    def __init__(
+        self,
+        world: World,
+        *,
+        processing_seconds: float = 2.0,
+        blob_limit: int = 100_000_000,
+        video_limit: int = 100_000_000,
+        video_max_seconds: float = 180.0,
+    ) -> None:
         super().__init__(world)
+        self.processing_seconds = processing_seconds
+        self.blob_limit = blob_limit
+        self.video_limit = video_limit
+        self.video_max_seconds = video_max_seconds
         self.records: dict[tuple[str, str, str], Record] = {}
         self.rkeys: dict[tuple[str, str], list[str]] = {}
         self.handles: dict[str, str] = {}
         self.revoked_refresh: set[str] = set()
+        self.blobs: dict[str, dict[str, Blob]] = {}  # did -> cid -> blob
+        self.jobs: dict[str, Job] = {}
+        self.processed: dict[tuple[str, str], Blob] = {}  # (did, source cid) -> processed video
         self.last_tid_micros = 0
         self._methods: dict[str, tuple[str, Handler]] = {
             "com.atproto.server.createSession": ("POST", self.create_session),
@@ -245,6 +287,11 @@ class BlueskyFake(Fake):
             "com.atproto.repo.createRecord": ("POST", self.create_record),
             "com.atproto.repo.getRecord": ("GET", self.get_record),
             "com.atproto.repo.listRecords": ("GET", self.list_records),
+            "com.atproto.repo.uploadBlob": ("POST", self.upload_blob),
+            "com.atproto.repo.describeRepo": ("GET", self.describe_repo),
+            "com.atproto.server.getServiceAuth": ("GET", self.get_service_auth),
+            "app.bsky.video.uploadVideo": ("POST", self.upload_video),
+            "app.bsky.video.getJobStatus": ("GET", self.get_job_status),
         }
 
     def forget(self, account: str | None = None) -> None:
@@ -253,7 +300,15 @@ class BlueskyFake(Fake):
             self.rkeys.clear()
             self.handles.clear()
             self.revoked_refresh.clear()
+            self.blobs.clear()
+            self.jobs.clear()
+            self.processed.clear()
             return
+        self.blobs.pop(account, None)
+        for job_id in [k for k, job in self.jobs.items() if job.did == account]:
+            del self.jobs[job_id]
+        for processed in [k for k in self.processed if k[0] == account]:
+            del self.processed[processed]
         for record in [k for k in self.records if k[0] == account]:
             del self.records[record]
         for listing in [k for k in self.rkeys if k[0] == account]:
@@ -460,6 +515,11 @@ class BlueskyFake(Fake):
             error = "Invalid reply reference"
         if error is not None:
             return xrpc_error(400, "InvalidRequest", error, headers)
+        blobs = check_embed(record.get("embed") or {}, self.blobs.get(did, {}))
+        if isinstance(blobs, tuple):
+            return xrpc_error(400, blobs[0], blobs[1], headers)
+        if blobs and (fault if fault in MEDIA else media_fault(text, self.name)) == "media-processing-failed":
+            return xrpc_error(400, "InvalidRequest", "The post's media could not be processed", headers)
 
         cid = cid_for(record)
         rev = self.next_tid()
@@ -467,7 +527,7 @@ class BlueskyFake(Fake):
         bisect.insort(self.rkeys.setdefault((did, collection), []), rkey)
         reply = record.get("reply")
         parent = reply["parent"]["uri"] if isinstance(reply, dict) else None
-        self.world.accept("bluesky", did, uri, text, parent)
+        self.world.accept("bluesky", did, uri, text, parent, [blob.listing() for blob in blobs])
         commit = {"cid": cid_for({"did": did, "rev": rev, "data": cid}), "rev": rev}
         response = JSONResponse(
             {"uri": uri, "cid": cid, "commit": commit, "validationStatus": "valid"}, headers=headers
@@ -544,6 +604,168 @@ class BlueskyFake(Fake):
         if len(page) == limit:
             out["cursor"] = page[-1]
         return JSONResponse(out)
+
+    # ----- media: blobs and the video service --------------------------------------
+
+    async def upload_blob(self, request: Request) -> Response:
+        """``com.atproto.repo.uploadBlob``: store the raw body as a blob of the caller's repo."""
+        payload = self._check(request, ACCESS_SCOPE)
+        if isinstance(payload, JSONResponse):
+            return payload
+        did, headers = str(payload["sub"]), self._rl_headers()
+        if int(request.headers.get("content-length") or 0) > self.blob_limit:
+            return xrpc_error(413, "PayloadTooLarge", "request entity too large", headers)
+        try:
+            upload, cid, head = await receive(request.stream(), self.blob_limit)
+        except TooLarge:
+            return xrpc_error(413, "PayloadTooLarge", "request entity too large", headers)
+        declared = request.headers.get("content-type", "").split(";")[0].strip() or "application/octet-stream"
+        mime, size = sniff(head) or declared, upload.size
+        measured = await measure(upload, mime) if mime.startswith(("image/", "video/")) else None
+        upload.discard()
+        blob = Blob(cid, mime, size, measured)
+        self.blobs.setdefault(did, {})[cid] = blob
+        return JSONResponse({"blob": blob.ref}, headers=headers)
+
+    async def describe_repo(self, request: Request) -> Response:
+        """``com.atproto.repo.describeRepo`` (no auth): the repo's DID document names this PDS."""
+        params = self._repo_param(request, ("repo",))
+        if isinstance(params, JSONResponse):
+            return params
+        did = params[0]
+        handle = self._handle(did)
+        document = {
+            "@context": ["https://www.w3.org/ns/did/v1"],
+            "id": did,
+            "alsoKnownAs": [f"at://{handle}"],
+            "service": [
+                {
+                    "id": "#atproto_pds",
+                    "type": "AtprotoPersonalDataServer",
+                    "serviceEndpoint": _origin(request),
+                }
+            ],
+        }
+        collections = sorted({c for (d, c) in self.rkeys if d == did})
+        return JSONResponse(
+            {
+                "handle": handle,
+                "did": did,
+                "didDoc": document,
+                "collections": collections,
+                "handleIsCorrect": True,
+            }
+        )
+
+    async def get_service_auth(self, request: Request) -> Response:
+        """``com.atproto.server.getServiceAuth``: a token for another service, acting as the caller."""
+        payload = self._check(request, ACCESS_SCOPE)
+        if isinstance(payload, JSONResponse):
+            return payload
+        q, now = request.query_params, self.world.clock()
+        if not q.get("aud"):
+            return xrpc_error(400, "InvalidRequest", 'Params must have the property "aud"')
+        try:
+            exp = int(q["exp"]) if q.get("exp") else int(now) + 60
+        except ValueError:
+            return xrpc_error(400, "InvalidRequest", "exp must be an integer")
+        lxm = q.get("lxm")
+        if exp < now:
+            return xrpc_error(400, "BadExpiration", "expiration is in past")
+        if exp - now > 3600:
+            msg = "cannot request a token with an expiration more than an hour in the future"
+            return xrpc_error(400, "BadExpiration", msg)
+        if lxm is None and exp - now > 60:
+            msg = "cannot request a method-less token with an expiration more than a minute in the future"
+            return xrpc_error(400, "BadExpiration", msg)
+        claims = {
+            "iss": payload["sub"],
+            "aud": q["aud"],
+            "exp": exp,
+            "iat": int(now),
+            "jti": secrets.token_hex(8),
+        }
+        if lxm:
+            claims["lxm"] = lxm
+        return JSONResponse({"token": self._sign(_SERVICE_HEADER, claims)}, headers=self._rl_headers())
+
+    async def upload_video(self, request: Request) -> Response:
+        """``app.bsky.video.uploadVideo`` on the video service: start processing a video."""
+        did = request.query_params.get("did")
+        claims = self._decode(request)
+        audience = "did:web:" + request.headers.get("host", "").replace(":", "%3A")
+        if claims is None or claims.get("lxm") != UPLOAD_BLOB or claims.get("exp", 0) <= self.world.clock():
+            return xrpc_error(
+                401, "AuthenticationRequired", "A valid service token for uploadBlob is required"
+            )
+        if claims.get("aud") != audience or not did or claims.get("iss") != did:
+            return xrpc_error(
+                401, "AuthenticationRequired", f"The service token must come from {did} for {audience}"
+            )
+        if int(request.headers.get("content-length") or 0) > self.video_limit:
+            return xrpc_error(413, "PayloadTooLarge", "request entity too large")
+        try:
+            upload, cid, head = await receive(request.stream(), self.video_limit)
+        except TooLarge:
+            return xrpc_error(413, "PayloadTooLarge", "request entity too large")
+        now, fault = self.world.clock(), self._queued_media_fault(did)
+        job = Job(new_job_id(), did, now, now, self.processed.get((did, cid)))
+        if job.blob is not None:
+            upload.discard()
+            job.error, job.keeps_blob = ("already_exists", "Video already processed"), True
+        else:
+            job.ready_at = now + (
+                self.world.slow_seconds if fault == "media-slow" else self.processing_seconds
+            )
+            mime = sniff(head) or ""
+            measured = await measure(upload, mime) if mime.startswith("video/") else None
+            job.error = _video_problem(measured, self.video_max_seconds, fault)
+            if job.error is None and measured is not None:
+                job.blob = Blob(cid, "video/mp4", measured.size, measured)
+                self.processed[(did, cid)] = job.blob
+                self.blobs.setdefault(did, {})[cid] = job.blob
+            upload.discard()
+        self.jobs[job.id] = job
+        return JSONResponse(job.status(now))
+
+    async def get_job_status(self, request: Request) -> Response:
+        """``app.bsky.video.getJobStatus`` (no auth): where a processing job stands."""
+        job = self.jobs.get(request.query_params.get("jobId", ""))
+        if job is None:
+            return xrpc_error(400, "InvalidRequest", "Job not found")
+        return JSONResponse({"jobStatus": job.status(self.world.clock())})
+
+    def _queued_media_fault(self, did: str) -> str | None:
+        """A processing fault at the head of the account's control queue, taken by this video upload."""
+        for queue in self.world.faults.pending():
+            if (queue["platform"], queue["account"]) == (self.name, did):
+                faults = queue["faults"]
+                if (
+                    isinstance(faults, list)
+                    and faults
+                    and faults[0] in ("media-slow", "media-processing-failed")
+                ):
+                    return self.world.faults.pop(self.name, did)
+        return None
+
+
+def _video_problem(
+    measured: Measured | None, max_seconds: float, fault: str | None
+) -> tuple[str, str] | None:
+    """Why processing a video fails, if it does."""
+    if measured is None or measured.mime_type not in ("video/mp4", "video/quicktime"):
+        return "invalid_video", "The file is not a supported video"
+    if measured.duration is not None and measured.duration > max_seconds:
+        return "video_too_long", f"Video is too long: at most {max_seconds:g} seconds"
+    if fault == "media-processing-failed":
+        return "encoding_failed", "The video could not be encoded"
+    return None
+
+
+def _origin(request: Request) -> str:
+    """This PDS's origin as clients reach it (the mount point included)."""
+    host = request.headers.get("host", "sandbox.bsky")
+    return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}"
 
 
 async def _json_object(request: Request) -> dict[str, Any] | None:

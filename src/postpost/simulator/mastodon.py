@@ -2,6 +2,13 @@
 
 Tokens are accepted statelessly: ``Bearer sandbox.<digits>.<anything>``
 authenticates account ``<digits>`` (sandbox accounts are made that way).
+
+Media (``POST /api/v2/media``, ``GET /api/v1/media/:id``) lives in `_mastodon_media`. The
+instance sees a post's text only when the status is created, after its media was uploaded and
+processed, so a post's ``media-processing-failed`` / ``media-slow`` marker acts then: the
+status is refused as not ready (422) and its media fails, or is processed again for the world's
+`slow_seconds`. A media fault queued through the control API is taken by the account's next
+upload instead.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from postpost.simulator._mastodon_media import PROCESSING_ERROR, MediaStore, Refused, media_configuration
 from postpost.simulator.fake import Fake
+from postpost.simulator.faults import MEDIA, media_fault
 from postpost.simulator.world import World, iso_timestamp
 
 URL_LENGTH = 23
@@ -34,19 +43,7 @@ def instance_configuration(max_characters: int) -> dict[str, Any]:
             "max_media_attachments": 4,
             "characters_reserved_per_url": URL_LENGTH,
         },
-        "media_attachments": {
-            "image_size_limit": 16777216,
-            "video_size_limit": 103809024,
-            "supported_mime_types": [
-                "image/jpeg",
-                "image/png",
-                "image/gif",
-                "image/webp",
-                "video/mp4",
-                "video/webm",
-                "video/quicktime",
-            ],
-        },
+        "media_attachments": media_configuration(),
     }
 
 
@@ -146,23 +143,29 @@ def _truthy(value: Any) -> bool:
 
 
 class MastodonFake(Fake):
-    """A Mastodon instance: statuses, accounts and the instance's configuration."""
+    """A Mastodon instance: statuses, media, accounts and the instance's configuration.
+
+    `processing_seconds`: how long a video or an animated GIF is processed.
+    """
 
     name = "mastodon"
 
-    def __init__(self, world: World, *, max_characters: int = 500) -> None:
+    def __init__(self, world: World, *, max_characters: int = 500, processing_seconds: float = 2.0) -> None:
         super().__init__(world)
         self.max_characters = max_characters
         self.statuses: dict[str, dict[str, Any]] = {}
         self.by_account: dict[str, list[str]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self.last_id = 0
+        self.media = MediaStore(world, processing_seconds, self.next_status_id)
 
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the instance base URL."""
         return [
             Route("/api/v1/statuses", self.create_status, methods=["POST"]),
             Route("/api/v1/statuses/{id}", self.get_status, methods=["GET"]),
+            Route("/api/v2/media", self.upload_media, methods=["POST"]),
+            Route("/api/v1/media/{id}", self.get_media, methods=["GET"]),
             Route("/api/v1/accounts/verify_credentials", self.verify_credentials, methods=["GET"]),
             Route("/api/v1/accounts/{id}/statuses", self.account_statuses, methods=["GET"]),
             Route("/api/v2/instance", self.instance_v2, methods=["GET"]),
@@ -170,6 +173,7 @@ class MastodonFake(Fake):
         ]
 
     def forget(self, account: str | None = None) -> None:
+        self.media.forget(account)
         if account is None:
             self.statuses.clear()
             self.by_account.clear()
@@ -272,6 +276,11 @@ class MastodonFake(Fake):
             return JSONResponse(_NOT_FOUND, 404, headers=headers)
         raw_media = params.get("media_ids") or []
         media_ids = [str(m) for m in (raw_media if isinstance(raw_media, list) else [raw_media])]
+        marker = fault if fault in MEDIA else media_fault(text, self.name)
+        try:
+            attachments = self.media.for_status(account, media_ids, marker)
+        except Refused as refused:
+            return JSONResponse({"error": refused.error}, refused.status, headers=headers)
         spoiler = str(params.get("spoiler_text") or "")
         if not text.strip() and not media_ids:
             return JSONResponse({"error": "Validation failed: Text can't be blank"}, 422, headers=headers)
@@ -304,18 +313,7 @@ class MastodonFake(Fake):
             "content": render_content(text),
             "reblog": None,
             "account": self._account_json(base, account),
-            "media_attachments": [
-                {
-                    "id": m,
-                    "type": "image",
-                    "url": f"{base}/system/media/{m}",
-                    "preview_url": None,
-                    "description": None,
-                    "blurhash": None,
-                    "meta": {},
-                }
-                for m in media_ids
-            ],
+            "media_attachments": [a.as_json(base, self.world.clock()) for a in attachments],
             "mentions": [],
             "tags": [],
             "emojis": [],
@@ -324,10 +322,65 @@ class MastodonFake(Fake):
         }
         self.statuses[sid] = status
         self.by_account.setdefault(account, []).append(sid)
+        for attachment in attachments:
+            attachment.status_id = sid
         if key is not None:
             self.idempotency[(account, key)] = (sid, self.world.clock())
-        self.world.accept("mastodon", account, sid, text, reply_to)
+        media = [a.measured.listing() for a in attachments]
+        self.world.accept("mastodon", account, sid, text, reply_to, media)
         return await self.finish(fault, JSONResponse(status, headers=headers))
+
+    async def upload_media(self, request: Request) -> Response:
+        """``POST /api/v2/media`` (multipart ``file``, ``description``): 200 processed, 202 processing."""
+        account = bearer_account(request)
+        if account is None:
+            return JSONResponse(_INVALID_TOKEN, 401)
+        headers = self._rl_headers()
+        try:
+            form = await request.form()
+        except Exception:  # python-multipart refuses a malformed body
+            return JSONResponse({"error": "Invalid request body"}, 400, headers=headers)
+        try:
+            item = await self.media.upload(
+                account, form.get("file"), form.get("description"), self._queued_media_fault(account)
+            )
+        except Refused as refused:
+            return JSONResponse({"error": refused.error}, refused.status, headers=headers)
+        finally:
+            await form.close()
+        now = self.world.clock()
+        code = 200 if item.state(now) == "processed" else 202
+        return JSONResponse(item.as_json(base_url(request), now), code, headers=headers)
+
+    async def get_media(self, request: Request) -> Response:
+        """``GET /api/v1/media/:id``: 206 while processing, 200 when done, 422 when processing failed."""
+        account = bearer_account(request)
+        if account is None:
+            return JSONResponse(_INVALID_TOKEN, 401)
+        headers = self._rl_headers()
+        item = self.media.unattached(account, request.path_params["id"])
+        if item is None:
+            return JSONResponse(_NOT_FOUND, 404, headers=headers)
+        now = self.world.clock()
+        state = item.state(now)
+        if state == "failed":
+            return JSONResponse({"error": PROCESSING_ERROR}, 422, headers=headers)
+        return JSONResponse(
+            item.as_json(base_url(request), now), 206 if state == "processing" else 200, headers=headers
+        )
+
+    def _queued_media_fault(self, account: str) -> str | None:
+        """A processing fault at the head of the account's control queue, taken by this upload."""
+        for queue in self.world.faults.pending():
+            if (queue["platform"], queue["account"]) == (self.name, account):
+                faults = queue["faults"]
+                if (
+                    isinstance(faults, list)
+                    and faults
+                    and faults[0] in ("media-slow", "media-processing-failed")
+                ):
+                    return self.world.faults.pop(self.name, account)
+        return None
 
     async def get_status(self, request: Request) -> Response:
         """``GET /api/v1/statuses/:id`` (public; a bad token still yields 401)."""
