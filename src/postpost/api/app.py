@@ -11,9 +11,11 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connection_checks, connections, logs, posts
+from postpost.api.routes import connection_checks, connections, events, logs, posts, webhooks
 from postpost.config import Settings
 from postpost.db.session import Database
+from postpost.net.url_guard import UrlGuard
+from postpost.net.webhook_client import WebhookClient
 from postpost.platforms.registry import AdapterPool
 from postpost.security import KeyHasher, SecretBox
 
@@ -28,14 +30,17 @@ def create_app(
     sandbox_url: str | None = None,
     own_database: bool = False,
     hooks: Sequence[Hook] = (),
+    url_guard: UrlGuard | None = None,
 ) -> FastAPI:
     """Build the API around ready parts.
 
     `sandbox_url` is where sandbox connections publish (the mounted simulator); `hooks` are
     context managers run for the server's lifetime (e.g. in-process workers); `own_database`
-    disposes the engine on shutdown.
+    disposes the engine on shutdown; `url_guard` checks webhook URLs (default: the system resolver).
     """
     adapters = AdapterPool(timeout=settings.platform_timeout_seconds)
+    guard = url_guard or UrlGuard(allow_private=settings.webhooks_allow_private)
+    webhook_client = WebhookClient(guard, timeout=settings.webhook_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +49,7 @@ def create_app(
                 await stack.enter_async_context(hook())
             yield
         await adapters.close()
+        await webhook_client.close()
         if own_database:
             await database.dispose()
 
@@ -62,9 +68,11 @@ def create_app(
         box=SecretBox(settings.resolved_secret_key),
         adapters=adapters,
         sandbox_url=sandbox_url,
+        url_guard=guard,
+        webhook_client=webhook_client,
     )
     install_error_handlers(app)
-    for module in (posts, connections, connection_checks, logs):
+    for module in (posts, connections, connection_checks, logs, webhooks, events):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
 
     @app.get("/health", include_in_schema=False)

@@ -17,6 +17,8 @@ from postpost.api.errors import failure_message
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.errors import InvalidInput
+from postpost.net.url_guard import UrlGuard
+from postpost.net.webhook_client import WebhookClient
 from postpost.platforms.registry import AdapterPool
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
@@ -32,6 +34,8 @@ class Services:
     box: SecretBox
     adapters: AdapterPool
     sandbox_url: str | None
+    url_guard: UrlGuard
+    webhook_client: WebhookClient
 
 
 def get_services(request: Request) -> Services:

@@ -11,6 +11,7 @@ from postpost.db.models import Media, Post, PostGroup, PostLog
 from postpost.db.wakeup import announce_due
 from postpost.errors import InvalidInput
 from postpost.ids import iso, utcnow
+from postpost.services import events
 from postpost.services.auth import Principal
 from postpost.services.connections import connections_by_compound_id
 from postpost.services.limits import assert_can_schedule, assert_platforms_allowed
@@ -76,6 +77,9 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
                 details={"scheduledTime": iso(scheduled_time)},
             )
         await announce_due(session)
+        await events.emit_post_scheduled(
+            session, user_id=principal.user_id, group_id=group.id, scheduled_at=scheduled_time
+        )
     await session.commit()
     return group.id
 
@@ -165,6 +169,9 @@ async def update_post(
     if target == "scheduled":
         log_event(session, group.id, "scheduled", details={"scheduledTime": iso(scheduled_time)})
         await announce_due(session)
+        await events.emit_post_scheduled(
+            session, user_id=group.user_id, group_id=group.id, scheduled_at=scheduled_time or now
+        )
     await session.commit()
     reply: dict[str, Any] = {"_id": group.id, "status": group.status}
     if group.scheduled_time is not None:
