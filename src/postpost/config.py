@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 10.0
     webhook_retry_seconds: list[float] = Field(default_factory=lambda: [30.0, 300.0])
-    webhook_concurrency: int = 64
+    webhook_concurrency: int = 128
     webhook_concurrency_per_webhook: int = 8
-    webhook_lease_seconds: float = 30.0
+    webhook_lease_seconds: float = 60.0
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,30 +2,33 @@
 
 Claim: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING` on PostgreSQL (the same
 statement without the lock clause on SQLite, whose single writer makes it atomic). A webhook
-never has more than `per_webhook` deliveries in flight (counting every dispatcher's live
-leases), so a slow or dead receiver holds only its own share of the slots.
+never has more than `per_webhook` deliveries leased (counting every dispatcher's live leases),
+so a slow or dead receiver cannot fill a dispatcher with its own deliveries.
 
-Record: one transaction per batch. Webhook rows are locked first, then delivery rows (the order
-a webhook delete takes), and only deliveries whose lease is still held are written.
+Record: a batch of attempts at a time. Webhook rows are locked first, then delivery rows (the
+order a webhook delete takes), and only deliveries whose lease is still held are written.
+Neither function commits: the dispatcher records and claims in one transaction.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, String, Table, and_, bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from postpost.db.models import Event, Webhook, WebhookAttempt, WebhookDelivery
-from postpost.db.session import dialect_name
+from postpost.db.types import UTCDateTime
 from postpost.ids import new_id
 from postpost.net.webhook_client import PostResult
 
 AUTO_DISABLE_AFTER = 5  # consecutive events whose attempts were all spent
+CANDIDATES_PER_CLAIM = 4
 D = WebhookDelivery
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
 WEBHOOKS = cast(Table, Webhook.__table__)
@@ -77,69 +80,98 @@ class _Counters:
         self.triggered = at if self.triggered is None else max(self.triggered, at)
 
 
-def _ready(now: datetime) -> Any:
+def _ready(now: Any) -> Any:
     return or_(
         and_(D.status == "pending", D.due_at <= now),
         and_(D.status == "processing", D.lease_expires_at < now),
     )
 
 
-async def claim_deliveries(
-    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta, per_webhook: int
-) -> list[Job]:
-    """Claim up to `limit` due deliveries (at most `per_webhook` in flight per webhook); commit."""
-    if limit <= 0:
-        return []
+@functools.cache
+def _claim_statement(is_pg: bool) -> Any:
+    """The claim `UPDATE … RETURNING`, built once per dialect (parameters: now, until, token,
+    share, limit, candidates).
+
+    Only the `candidates` oldest due rows of webhooks below their share are ranked (read from
+    the (status, due_at) index), so a claim costs the same whatever the backlog.
+    """
+    now = bindparam("now", type_=UTCDateTime)
+    share = bindparam("share", type_=Integer)
     busy = (
         select(D.webhook_id, func.count().label("n"))
         .where(D.status == "processing", D.lease_expires_at >= now)
         .group_by(D.webhook_id)
+        .cte("busy")
+    )
+    candidates = (
+        select(D.id, D.webhook_id, D.due_at)
+        .where(_ready(now), D.webhook_id.not_in(select(busy.c.webhook_id).where(busy.c.n >= share)))
+        .order_by(D.due_at)
+        .limit(bindparam("candidates", type_=Integer))
         .subquery()
     )
     ranked = (
         select(
-            D.id,
-            D.due_at,
-            func.row_number().over(partition_by=D.webhook_id, order_by=(D.due_at, D.id)).label("rank"),
+            candidates.c.id,
+            candidates.c.due_at,
+            func.row_number()
+            .over(partition_by=candidates.c.webhook_id, order_by=(candidates.c.due_at, candidates.c.id))
+            .label("rank"),
             func.coalesce(busy.c.n, 0).label("busy"),
         )
-        .select_from(D.__table__.outerjoin(busy, busy.c.webhook_id == D.webhook_id))
-        .where(_ready(now))
+        .select_from(candidates.outerjoin(busy, busy.c.webhook_id == candidates.c.webhook_id))
         .subquery()
     )
     picked = (
         select(ranked.c.id)
-        .where(ranked.c.rank + ranked.c.busy <= per_webhook)
+        .where(ranked.c.rank + ranked.c.busy <= share)
         .order_by(ranked.c.due_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
     locked = select(D.id).where(D.id.in_(picked.scalar_subquery()), _ready(now))
-    if dialect_name(session) == "postgresql":
+    if is_pg:
         locked = locked.with_for_update(skip_locked=True)
+    return (
+        update(D)
+        .where(D.id.in_(locked.scalar_subquery()))
+        .values(
+            status="processing",
+            lease_token=bindparam("token", type_=String),
+            lease_expires_at=bindparam("until", type_=UTCDateTime),
+            attempts=D.attempts + 1,
+            updated_at=now,
+        )
+        .returning(D.id)
+    )
+
+
+async def claim_deliveries(
+    conn: AsyncConnection, *, now: datetime, limit: int, lease: timedelta, per_webhook: int
+) -> list[Job]:
+    """Claim up to `limit` due deliveries, at most `per_webhook` leased per webhook (no commit)."""
+    if limit <= 0:
+        return []
     token = secrets.token_hex(8)
     claimed = (
         (
-            await session.execute(
-                update(D)
-                .where(D.id.in_(locked.scalar_subquery()))
-                .values(
-                    status="processing",
-                    lease_token=token,
-                    lease_expires_at=now + lease,
-                    attempts=D.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(D.id)
-                .execution_options(synchronize_session=False)
+            await conn.execute(
+                _claim_statement(conn.dialect.name == "postgresql"),
+                {
+                    "now": now,
+                    "until": now + lease,
+                    "token": token,
+                    "share": per_webhook,
+                    "limit": limit,
+                    "candidates": CANDIDATES_PER_CLAIM * limit,
+                },
             )
         )
         .scalars()
         .all()
     )
     if not claimed:
-        await session.rollback()
         return []
-    rows = await session.execute(
+    rows = await conn.execute(
         select(
             D.id,
             D.attempts,
@@ -181,24 +213,23 @@ async def claim_deliveries(
             )
         )
     if cancelled:
-        await session.execute(
+        await conn.execute(
             update(D)
             .where(D.id.in_(cancelled))
             .values(status="cancelled", lease_token=None, lease_expires_at=None, updated_at=now)
-            .execution_options(synchronize_session=False)
         )
-    await session.commit()
     return jobs
 
 
-async def next_delivery_time(session: AsyncSession) -> datetime | None:
-    """The earliest moment a pending delivery becomes due or a lease expires."""
-    moments = [
-        await session.scalar(select(func.min(D.due_at)).where(D.status == "pending")),
-        await session.scalar(select(func.min(D.lease_expires_at)).where(D.status == "processing")),
-    ]
-    found = [moment for moment in moments if moment is not None]
-    return min(found) if found else None
+async def next_delivery_time(conn: AsyncConnection) -> datetime | None:
+    """The earliest moment a pending delivery becomes due or a lease expires (one statement,
+    each part answered from the (status, due_at) index)."""
+    moments = union_all(
+        select(func.min(D.due_at).label("at")).where(D.status == "pending"),
+        select(func.min(D.lease_expires_at).label("at")).where(D.status == "processing"),
+    ).subquery()
+    found: datetime | None = await conn.scalar(select(func.min(moments.c.at)))
+    return found
 
 
 _UPDATE_DELIVERY = (
@@ -228,17 +259,18 @@ _UPDATE_WEBHOOK = (
 
 
 async def record_attempts(
-    session: AsyncSession, attempted: Sequence[Attempted], *, retry_seconds: Sequence[float], now: datetime
-) -> None:
-    """Write a batch of attempts: delivery states, the attempt log, webhook counters; commit.
+    conn: AsyncConnection, attempted: Sequence[Attempted], *, retry_seconds: Sequence[float], now: datetime
+) -> datetime | None:
+    """Write a batch of attempts: delivery states, the attempt log, webhook counters (no commit).
 
     A failure is retried after `retry_seconds[attempt - 1]`; when none is left the event counts
     as one failure of its webhook, which is disabled after AUTO_DISABLE_AFTER in a row. A
-    success resets the count. `lastTriggeredAt` moves on every attempt.
+    success resets the count. `lastTriggeredAt` moves on every attempt. Returns when the
+    earliest retry written is due.
     """
-    is_pg = dialect_name(session) == "postgresql"
-    if is_pg:  # a lost outcome only means the delivery is sent again after its lease
-        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    if not attempted:
+        return None
+    is_pg = conn.dialect.name == "postgresql"
     webhook_query = (
         select(Webhook.id, Webhook.failure_count, Webhook.is_active)
         .where(Webhook.id.in_(sorted({a.job.webhook_id for a in attempted})))
@@ -246,14 +278,14 @@ async def record_attempts(
     )
     hooks = {
         row.id: _Counters(row.failure_count, row.is_active)
-        for row in await session.execute(
+        for row in await conn.execute(
             webhook_query.with_for_update(key_share=True) if is_pg else webhook_query
         )
     }
     held_query = select(D.id, D.lease_token).where(D.id.in_(sorted(a.job.delivery_id for a in attempted)))
     held = dict(
         (
-            await session.execute(
+            await conn.execute(
                 held_query.order_by(D.id).with_for_update(key_share=True) if is_pg else held_query
             )
         )
@@ -264,9 +296,9 @@ async def record_attempts(
         a for a in attempted if held.get(a.job.delivery_id) == a.job.lease_token and a.job.webhook_id in hooks
     ]
     if not kept:
-        await session.commit()
-        return
-    deliveries, attempts = [], []
+        return None
+    deliveries: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
     for item in kept:
         job, result = item.job, item.result
         exhausted = not result.ok and job.attempt > len(retry_seconds)
@@ -300,9 +332,9 @@ async def record_attempts(
             }
         )
         hooks[job.webhook_id].count(result.ok, exhausted, item.at)
-    await session.execute(_UPDATE_DELIVERY, deliveries)
-    await session.execute(insert(ATTEMPTS), attempts)
-    await session.execute(
+    await conn.execute(_UPDATE_DELIVERY, deliveries)
+    await conn.execute(insert(ATTEMPTS), attempts)
+    await conn.execute(
         _UPDATE_WEBHOOK,
         [
             {
@@ -315,4 +347,5 @@ async def record_attempts(
             if state.triggered is not None
         ],
     )
-    await session.commit()
+    retries: list[datetime] = [d["d_due"] for d in deliveries if d["d_status"] == "pending"]
+    return min(retries, default=None)

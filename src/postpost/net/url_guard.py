@@ -49,6 +49,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$")
 _HOST_CHARS = re.compile(r"^[a-z0-9.\-_~!$&'()*+,;=%]+$")
 RESOLVE_TIMEOUT_SECONDS = 5.0
+VERDICT_CACHE_SIZE = 4096
 
 
 class BlockedAddress(OSError):
@@ -164,9 +165,28 @@ class UrlGuard:
     def __init__(self, *, allow_private: bool = False, resolver: Resolver | None = None) -> None:
         self.allow_private = allow_private
         self.inner = resolver or SystemResolver()
+        self._verdicts: dict[tuple[str, bool], Target | str] = {}
 
     def check_literal(self, url: str) -> Target:
-        """Syntax, scheme, and every check possible without DNS (names, literal addresses)."""
+        """Syntax, scheme, and every check possible without DNS (names, literal addresses).
+
+        Verdicts are remembered per URL (they depend on nothing else), so a delivery pays once.
+        """
+        key = (url, self.allow_private)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            try:
+                verdict = self._check_literal(url)
+            except InvalidInput as refused:
+                verdict = refused.message
+            if len(self._verdicts) >= VERDICT_CACHE_SIZE:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        if isinstance(verdict, str):
+            raise InvalidInput(verdict)
+        return verdict
+
+    def _check_literal(self, url: str) -> Target:
         target = parse_target(url)
         if target.scheme not in ("http", "https"):
             raise InvalidInput(NOT_HTTP)

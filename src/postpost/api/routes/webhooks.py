@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from postpost.api.deps import JsonBody, PrincipalDep, ServicesDep, SessionDep
@@ -23,6 +25,7 @@ from postpost.api.webhook_schemas import (
 from postpost.services import webhooks
 
 router = APIRouter()
+WebhookId = Annotated[str, Path(alias="id", description="The webhook's `_id`.")]
 NOT_FOUND = (404, ErrorBody, "`Webhook not found` (also for malformed or foreign ids).")
 
 
@@ -49,68 +52,68 @@ async def create_webhook(
 
 
 @router.patch(
-    "/webhooks/{webhookId}",
+    "/webhooks/{id}",
     response_model=UpdateWebhookReply,
     responses=responses(NOT_FOUND),
     openapi_extra=json_body(UpdateWebhookBody),
 )
 async def update_webhook(
-    webhookId: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep, body: JsonBody
+    webhook_id: WebhookId, principal: PrincipalDep, session: SessionDep, services: ServicesDep, body: JsonBody
 ) -> JSONResponse:
     with failure_message("Failed to update webhook"):
-        hook = await webhooks.update_webhook(session, principal, services.url_guard, webhookId, body)
+        hook = await webhooks.update_webhook(session, principal, services.url_guard, webhook_id, body)
     return JSONResponse({"success": True, "webhook": hook})
 
 
-@router.delete("/webhooks/{webhookId}", response_model=SuccessReply, responses=responses(NOT_FOUND))
-async def delete_webhook(webhookId: str, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+@router.delete("/webhooks/{id}", response_model=SuccessReply, responses=responses(NOT_FOUND))
+async def delete_webhook(webhook_id: WebhookId, principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     with failure_message("Failed to delete webhook"):
-        await webhooks.delete_webhook(session, principal, webhookId)
+        await webhooks.delete_webhook(session, principal, webhook_id)
     return JSONResponse({"success": True})
 
 
 @router.post(
-    "/webhooks/{webhookId}/regenerate-secret",
+    "/webhooks/{id}/regenerate-secret",
     response_model=RegenerateSecretReply,
     responses=responses(NOT_FOUND),
     openapi_extra=json_body(RegenerateSecretBody),
 )
 async def regenerate_secret(
-    webhookId: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep, body: JsonBody
+    webhook_id: WebhookId, principal: PrincipalDep, session: SessionDep, services: ServicesDep, body: JsonBody
 ) -> JSONResponse:
     with failure_message("Failed to regenerate secret"):
-        reply = await webhooks.regenerate_secret(session, principal, services.box, webhookId, body)
+        reply = await webhooks.regenerate_secret(session, principal, services.box, webhook_id, body)
     return JSONResponse(reply)
 
 
 @router.post(
-    "/webhooks/{webhookId}/test",
+    "/webhooks/{id}/test",
     response_model=TestWebhookReply,
     responses=responses(NOT_FOUND),
     summary="Send a signed ping event now and report the receiver's answer",
 )
 async def test_webhook(
-    webhookId: str, principal: PrincipalDep, session: SessionDep, services: ServicesDep
+    webhook_id: WebhookId, principal: PrincipalDep, session: SessionDep, services: ServicesDep
 ) -> JSONResponse:
     with failure_message("Failed to test webhook"):
         reply = await webhooks.test_webhook(
-            session, principal, services.box, services.webhook_client, webhookId
+            session, principal, services.box, services.webhook_client, webhook_id
         )
     return JSONResponse(reply)
 
 
 @router.get(
-    "/webhooks/{webhookId}/deliveries",
+    "/webhooks/{id}/deliveries",
     response_model=DeliveriesReply,
     responses=responses(NOT_FOUND),
     summary="Recent delivery attempts, newest first",
 )
 async def list_deliveries(
-    webhookId: str,
+    webhook_id: WebhookId,
     principal: PrincipalDep,
     session: SessionDep,
     limit: str | None = Query(None, description="How many (default 20, clamped to 1..100)."),
 ) -> JSONResponse:
     with failure_message("Failed to list deliveries"):
-        found = await webhooks.list_attempts(session, principal, webhookId, clamp_limit(limit, 20, 100))
+        found = await webhooks.list_attempts(session, principal, webhook_id, clamp_limit(limit, 20, 100))
     return JSONResponse({"success": True, "deliveries": found})
