@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,20 @@ class HookEnv(Harness):
 
 
 EVENTS = events.EVENT_NAMES
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def failed_event(user_id: str, message: str, n: int = 0) -> events.NewEvent:
+    """A post.failed event for a made-up platform post number `n`."""
+    return events.post_failed(
+        user_id=user_id,
+        post_id=f"{n:024x}",
+        group_id="a" * 24,
+        platform="threads",
+        code="PLATFORM_AUTH_EXPIRED",
+        message=message,
+        failed_at=AT,
+    )
 
 
 @pytest_asyncio.fixture

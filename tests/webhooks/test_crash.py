@@ -24,8 +24,7 @@ from postpost.security import KeyHasher
 from postpost.services import accounts, events
 from tests.conftest import SECRET
 from tests.engine.conftest import UNLIMITED, wait_until
-from tests.webhooks.conftest import verify_delivery, verify_signature
-from tests.webhooks.test_delivery import failed_event
+from tests.webhooks.conftest import failed_event, verify_delivery, verify_signature
 
 POSTPOST = Path(sys.executable).with_name("postpost")
 EXTRA = 20

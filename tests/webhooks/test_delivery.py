@@ -12,21 +12,7 @@ from sqlalchemy import select, update
 from postpost.db.models import Webhook, WebhookDelivery
 from postpost.services import events
 from tests.engine.conftest import wait_until
-from tests.webhooks.conftest import PUBLIC_IP, verify_delivery, verify_signature
-
-AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def failed_event(user_id: str, message: str, n: int = 0) -> events.NewEvent:
-    return events.post_failed(
-        user_id=user_id,
-        post_id=f"{n:024x}",
-        group_id="a" * 24,
-        platform="threads",
-        code="PLATFORM_AUTH_EXPIRED",
-        message=message,
-        failed_at=AT,
-    )
+from tests.webhooks.conftest import AT, PUBLIC_IP, failed_event, verify_delivery, verify_signature
 
 
 async def test_publish_delivers_signed_events_for_each_platform_post(hooks, receiver):
@@ -137,7 +123,7 @@ async def test_failures_are_retried_then_counted_and_the_webhook_disabled(hooks,
         )
     assert statuses == {"failed"}
     state = await hooks.hook_state(user, hook["_id"])
-    assert state["lastTriggeredAt"] is not None
+    assert state["lastTriggeredAt"] == max(a["createdAt"] for a in attempts)  # moved by every attempt
     assert (await hooks.hook_state(user, control["_id"]))["failureCount"] == 0
 
     # disabled: new events are not delivered to it (the control still gets them)

@@ -266,6 +266,14 @@ async def test_update_errors_change_nothing(api, make_user, body, message):
     assert (listed["name"], listed["url"], listed["events"]) == (hook["name"], URL, hook["events"])
 
 
+async def test_deliveries_of_a_new_webhook(api, make_user):
+    user = await make_user()
+    hook = await created(api, user)
+    for params in ({}, {"limit": "0"}, {"limit": "500"}, {"limit": "x"}):
+        r = await api.get(f"/api/v1/webhooks/{hook['_id']}/deliveries", headers=user.headers, params=params)
+        assert (r.status_code, r.json()) == (200, {"success": True, "deliveries": []})
+
+
 async def test_delete(api, make_user):
     user = await make_user()
     keep, gone = await created(api, user, name="keep"), await created(api, user, name="gone")
