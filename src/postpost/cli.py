@@ -152,9 +152,10 @@ def _describe(settings: Settings) -> str:
 def worker(
     processes: Annotated[int, typer.Option(help="Workers to run in this process.")] = 1,
 ) -> None:
-    """Run publishing workers only (any number, on any host, sharing one PostgreSQL)."""
+    """Run publishing workers and a webhook dispatcher (any number, on any host, sharing one PostgreSQL)."""
     import signal
 
+    from postpost.engine.webhook_delivery import WebhookDispatcher
     from postpost.engine.worker import Worker
 
     settings = _settings()
@@ -163,10 +164,11 @@ def worker(
         database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
         try:
             await _prepare(settings, database)
-            running = [
+            running: list[Worker | WebhookDispatcher] = [
                 Worker(settings, database, sandbox_url=settings.resolved_sandbox_url())
                 for _ in range(processes)
             ]
+            running.append(WebhookDispatcher(settings, database))
 
             def stop_all() -> None:
                 for running_worker in running:

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_public_url: str | None = None
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_seconds: list[float] = Field(default_factory=lambda: [30.0, 300.0])
+    webhook_concurrency: int = 128
+    webhook_concurrency_per_webhook: int = 8
+    webhook_lease_seconds: float = 60.0
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from postpost.api.app import create_app
 from postpost.config import Settings
 from postpost.db.session import Database
+from postpost.engine.webhook_delivery import WebhookDispatcher
 from postpost.engine.worker import Worker
 from postpost.sandbox import SANDBOX_PATH
 from postpost.sandbox_control import SandboxControl
@@ -21,7 +22,8 @@ from postpost.storage import open_storage
 
 
 def build_server(settings: Settings, database: Database) -> FastAPI:
-    """The API with `settings.workers` in-process workers and, in sandbox mode, the simulator.
+    """The API with `settings.workers` in-process workers and a webhook dispatcher (none when
+    `workers` is 0) and, in sandbox mode, the simulator.
 
     The simulator's control routes are reached only through `SandboxControl` (API key, own accounts).
     """
@@ -29,7 +31,10 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
 
     @asynccontextmanager
     async def workers() -> AsyncIterator[object]:
-        running = [Worker(settings, database, sandbox_url=sandbox_url) for _ in range(settings.workers)]
+        running: list[Worker | WebhookDispatcher] = [
+            Worker(settings, database, sandbox_url=sandbox_url) for _ in range(settings.workers)
+        ]
+        running.append(WebhookDispatcher(settings, database))
         tasks = [asyncio.create_task(worker.run()) for worker in running]
         try:
             yield running

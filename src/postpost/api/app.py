@@ -11,9 +11,20 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connection_checks, connections, logs, media, posts, workspace
+from postpost.api.routes import (
+    connection_checks,
+    connections,
+    events,
+    logs,
+    media,
+    posts,
+    webhooks,
+    workspace,
+)
 from postpost.config import Settings
 from postpost.db.session import Database
+from postpost.net.url_guard import UrlGuard
+from postpost.net.webhook_client import WebhookClient
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.connect_links import LinkSigner
@@ -33,17 +44,20 @@ def create_app(
     own_database: bool = False,
     hooks: Sequence[Hook] = (),
     storage: Storage | None = None,
+    url_guard: UrlGuard | None = None,
 ) -> FastAPI:
     """Build the API around ready parts.
 
     `sandbox_url` is where sandbox connections publish (the mounted simulator); `hooks` are
     context managers run for the server's lifetime (e.g. in-process workers); `own_database`
     disposes the engine on shutdown. `storage` (default: from the settings) holds media and is
-    closed on shutdown.
+    closed on shutdown; `url_guard` checks webhook URLs (default: the system resolver).
     """
     adapters = Adapters(timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app)
     box = SecretBox(settings.resolved_secret_key)
     media_storage = storage or open_storage(settings)
+    guard = url_guard or UrlGuard(allow_private=settings.webhooks_allow_private)
+    webhook_client = WebhookClient(guard, timeout=settings.webhook_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -53,6 +67,7 @@ def create_app(
             yield
         await adapters.close()
         await media_storage.close()
+        await webhook_client.close()
         if own_database:
             await database.dispose()
 
@@ -74,9 +89,11 @@ def create_app(
         links=LinkSigner(settings.resolved_secret_key, settings.base_url()),
         sandbox_url=sandbox_url,
         storage=media_storage,
+        url_guard=guard,
+        webhook_client=webhook_client,
     )
     install_error_handlers(app)
-    for module in (posts, media, connections, connection_checks, logs, workspace):
+    for module in (posts, media, connections, connection_checks, logs, workspace, webhooks, events):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
     if isinstance(media_storage, LocalStorage):
         app.include_router(media.files_router)

@@ -17,6 +17,8 @@ from postpost.api.errors import failure_message
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.errors import InvalidInput
+from postpost.net.url_guard import UrlGuard
+from postpost.net.webhook_client import WebhookClient
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
 from postpost.services.auth import Principal, authenticate
@@ -38,6 +40,8 @@ class Services:
     links: LinkSigner
     sandbox_url: str | None
     storage: Storage
+    url_guard: UrlGuard
+    webhook_client: WebhookClient
 
 
 def get_services(request: Request) -> Services:

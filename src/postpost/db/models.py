@@ -260,7 +260,11 @@ class PostLog(Base):
 
 
 class Webhook(Base):
-    """A user's webhook subscription; the secret is stored encrypted."""
+    """A user's webhook subscription. Secrets are stored encrypted (`{"secret": …}`).
+
+    After a rotation with a grace period, `previous_secret` also signs deliveries until
+    `previous_secret_expires_at`.
+    """
 
     __tablename__ = "webhooks"
 
@@ -270,6 +274,8 @@ class Webhook(Base):
     url: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON)
     secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     last_triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -277,8 +283,35 @@ class Webhook(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class Event(Base):
+    """Something that happened to a tenant (post.published, …), written in the causing transaction.
+
+    `payload` is the exact JSON body delivered to webhooks; `seq` orders a user's events in
+    commit order (allocated from `event_sequences` under that row's lock).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_user_seq", "user_id", "seq", unique=True),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventSequence(Base):
+    """The last event sequence number handed out per user."""
+
+    __tablename__ = "event_sequences"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class WebhookDelivery(Base):
-    """Transactional outbox row: one event to deliver to one webhook, claimed like a post."""
+    """Transactional outbox row: one event to deliver to one webhook, claimed with a lease like a post."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_due", "status", "due_at"),)
@@ -286,8 +319,7 @@ class WebhookDelivery(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    event: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -297,6 +329,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class InstanceMeta(Base):
@@ -306,3 +339,21 @@ class InstanceMeta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt to deliver an event (or a test ping) to a webhook."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_webhook", "webhook_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(ID)
+    event: Mapped[str] = mapped_column(String(32))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

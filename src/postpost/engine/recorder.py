@@ -26,6 +26,7 @@ from postpost.engine.publisher import Outcome
 from postpost.engine.retry import next_attempt_at, should_retry
 from postpost.ids import iso, new_id, utcnow
 from postpost.platforms.base import ErrorCode, PlatformError
+from postpost.services import events
 from postpost.services.post_logs import insert_logs, log_row
 
 TERMINAL = ("published", "failed")
@@ -108,6 +109,8 @@ class Recorder:
         await insert_logs(session, logs)
         await self._connections(session, kept, now)
         await roll_up(session, sorted({o.item.claim.group_id for o in kept}), now)
+        ended = [o for o in kept if o.waiting is None and (o.error is None or not self._retrying(o))]
+        await events.emit(session, [self._event(o) for o in ended])
         await session.commit()
 
     async def _release(self, session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -125,6 +128,22 @@ class Recorder:
         )
         held = set(released.scalars())
         return [o for o in outcomes if o.item.claim.post_id in held]
+
+    def _event(self, outcome: Outcome) -> events.NewEvent:
+        """post.published or post.failed for an outcome that ended its platform post."""
+        claim = outcome.item.claim
+        post = {
+            "user_id": claim.user_id,
+            "post_id": outcome.item.head_id,
+            "group_id": claim.group_id,
+            "platform": claim.platform,
+        }
+        if outcome.error is None:
+            return events.post_published(**post, published_at=outcome.finished_at)
+        error = outcome.error
+        return events.post_failed(
+            **post, code=error.code.value, message=error.message, failed_at=outcome.finished_at
+        )
 
     def _retrying(self, outcome: Outcome) -> bool:
         return outcome.error is not None and should_retry(

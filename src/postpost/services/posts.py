@@ -20,7 +20,7 @@ from postpost.ids import iso, utcnow
 from postpost.media.types import StoredMedia
 from postpost.platforms.descriptor import PlatformDescriptor
 from postpost.platforms.registry import descriptors
-from postpost.services import media
+from postpost.services import events, media
 from postpost.services.auth import Principal
 from postpost.services.connections import connections_by_compound_id, split_platform_id
 from postpost.services.content_rules import check_alt_texts, check_text, merge_settings
@@ -150,6 +150,9 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
                 details={"scheduledTime": iso(scheduled_time)},
             )
         await announce_due(session)
+        await events.emit_post_scheduled(
+            session, user_id=principal.user_id, group_id=group.id, scheduled_at=scheduled_time
+        )
     await session.commit()
     return group.id
 
@@ -259,6 +262,9 @@ async def update_post(
     if target == "scheduled":
         log_event(session, group.id, "scheduled", details={"scheduledTime": iso(scheduled_time)})
         await announce_due(session)
+        await events.emit_post_scheduled(
+            session, user_id=group.user_id, group_id=group.id, scheduled_at=scheduled_time or now
+        )
     await session.commit()
     return UpdatedGroup(group.id, group.status, group.scheduled_time)
 

@@ -1,0 +1,1 @@
+"""Outbound networking to user-given addresses."""
