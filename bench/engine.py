@@ -641,6 +641,7 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
                     claims = await claim_due(
                         session, now=utcnow(), limit=64, lease=timedelta(seconds=60), worker_id="bench"
                     )
+                    await session.commit()  # the worker commits the claim with its pacing
                     timings.append(time.perf_counter() - started)
                     captured["armed"] = False
                 if len(claims) != 64:
@@ -649,7 +650,7 @@ async def claim_cost(args: argparse.Namespace) -> list[list[Any]]:
             async with fx.database.session() as session:
                 captured["armed_next"] = True
                 started = time.perf_counter()
-                await next_due_time(session)
+                await next_due_time(session, utcnow())
                 next_due = time.perf_counter() - started
                 captured["armed_next"] = False
             await reset()
