@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from postpost.db.session import Database
@@ -216,3 +219,20 @@ async def test_every_call_is_authenticated(mcp_url: str, make_user: MakeUser, da
                 await accounts.revoke_key(db, key.id)
             await db.commit()
         assert error(await session.call_tool("list_connections", {})) == "Invalid API key"
+
+
+async def test_stateless_requests_of_the_2026_revision(mcp_url: str, make_user: MakeUser) -> None:
+    """The SDK's `Client` speaks the 2026-07-28 revision: no handshake, no session; still authenticated."""
+    user = await make_user()
+    async with (
+        httpx2.AsyncClient(headers=bearer(user)) as http,
+        Client(streamable_http_client(mcp_url, http_client=http)) as client,
+    ):
+        assert body(await client.call_tool("list_connections", {})) == {"success": True, "connections": []}
+        assert error(await client.call_tool("get_post", {"postGroupId": "0" * 24})) == "Post group not found"
+    with refused("^API key required"):
+        async with (
+            httpx2.AsyncClient() as http,
+            Client(streamable_http_client(mcp_url, http_client=http)) as client,
+        ):
+            await client.call_tool("list_connections", {})
