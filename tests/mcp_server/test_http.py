@@ -146,10 +146,13 @@ async def test_clients_that_omit_accept_and_content_type_are_served(
     mcp_url: str, make_user: MakeUser
 ) -> None:
     user = await make_user()
-    reply = await request("POST", mcp_url, content=json.dumps(INITIALIZE), headers=bearer(user))
-    assert reply.status_code == 200, reply.text
-    assert reply.json()["result"]["protocolVersion"] == "2024-11-05"
-    assert reply.headers["mcp-session-id"]
+    for headers in ({}, {"Content-Type": "application/x-www-form-urlencoded"}):  # the latter: curl -d
+        reply = await request(
+            "POST", mcp_url, content=json.dumps(INITIALIZE), headers={**bearer(user), **headers}
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["result"]["protocolVersion"] == "2024-11-05"
+        assert reply.headers["mcp-session-id"]
 
 
 @pytest.mark.parametrize(

@@ -91,14 +91,18 @@ async def _health(_request: Request) -> JSONResponse:
 
 
 def _tolerant(scope: Scope) -> Scope:
-    """The request as the SDK wants it: a POST accepts JSON and declares a JSON body."""
+    """The request as the SDK wants it: a POST accepts JSON and its body is read as JSON (clients
+    that omit `Accept`, or send curl's default form type, are served)."""
     if scope.get("method") != "POST":
         return dict(scope)
-    headers = [(k, v) for k, v in scope["headers"] if k not in (b"accept", b"content-type")]
-    accept = Headers(scope=scope).get("accept", "")
+    given = Headers(scope=scope)
+    accept = given.get("accept", "")
     if "json" not in accept and "*/*" not in accept:
         accept = ", ".join(filter(None, [accept, "application/json, text/event-stream"]))
-    content_type = Headers(scope=scope).get("content-type") or _JSON
+    content_type = given.get("content-type", "")
+    if not content_type.lower().startswith(_JSON):
+        content_type = _JSON
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"accept", b"content-type")]
     headers += [(b"accept", accept.encode("latin-1")), (b"content-type", content_type.encode("latin-1"))]
     return {**scope, "headers": headers}
 
