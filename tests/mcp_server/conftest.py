@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import httpx2
 import pytest
+import pytest_asyncio
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
-from postpost.config import Settings
+from postpost.config import Settings, async_database_url
+from postpost.db.migrate import upgrade
 from postpost.db.session import Database
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import SecretBox
@@ -25,13 +27,30 @@ from tests.conftest import SECRET, ServerThread, TestUser, free_port
 
 
 @pytest.fixture(scope="session")
-def served(database: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mcp_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
+    """A database of its own: the server's worker must not publish other tests' due posts."""
+    return new_database_url(engine_name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database(mcp_database_url: str) -> AsyncIterator[Database]:
+    """Overrides the shared database for these tests (`make_user`, `make_connection` use it)."""
+    db = Database(async_database_url(mcp_database_url))
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def served(
+    database: Database, mcp_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The base URL of `postpost serve`'s app (one worker, sandbox on) on this engine's (migrated)
     database, served by uvicorn with its lifespan in a thread of its own."""
     port = free_port()
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("mcp-serve"),
-        database_url=database_url,
+        database_url=mcp_database_url,
         secret_key=SECRET,  # type: ignore[arg-type]
         port=port,
         workers=1,

@@ -18,9 +18,9 @@ POSTPOST = str(Path(sys.executable).with_name("postpost"))
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def env(mcp_database_url: str, tmp_path: Path) -> dict[str, str]:
     return {
-        "POSTPOST_DATABASE_URL": database_url,
+        "POSTPOST_DATABASE_URL": mcp_database_url,
         "POSTPOST_SECRET_KEY": SECRET,
         "POSTPOST_DATA_DIR": str(tmp_path),
     }
