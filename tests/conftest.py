@@ -169,21 +169,21 @@ def make_connection(database: Database) -> MakeConnection:
 
 
 def free_port() -> int:
-    """A loopback TCP port nobody listens on (for a server that must know its URL before it starts)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
-    return port
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class ServerThread:
-    """A uvicorn server for an ASGI app on a free loopback port, in a background thread."""
+    """A uvicorn server for an ASGI app on a loopback port (free unless given), in a background thread.
 
-    def __init__(self, asgi_app: Any, port: int | None = None) -> None:
+    `lifespan="on"` runs the app's lifespan (workers, hooks) in the server's own event loop.
+    """
+
+    def __init__(self, asgi_app: Any, *, port: int | None = None, lifespan: str = "off") -> None:
         self.port = port or free_port()
         config = uvicorn.Config(
-            asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            asgi_app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

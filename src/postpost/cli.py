@@ -605,5 +605,42 @@ def doctor(as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command("mcp")
+def mcp_stdio(
+    api_key: Annotated[
+        str,
+        typer.Option(
+            "--api-key", envvar="POSTPOST_MCP_API_KEY", help="Your API key (sk_…); or POSTPOST_MCP_API_KEY."
+        ),
+    ],
+) -> None:
+    """Serve MCP over stdio for a desktop AI client (see docs/mcp.md); stdout carries the protocol."""
+    from postpost.mcp.deps import McpDeps
+    from postpost.mcp.stdio import check_key, serve_stdio
+    from postpost.storage import open_storage
+
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database(settings.resolved_database_url)
+        storage = open_storage(settings)
+        try:
+            await _prepare(settings, database)
+            deps = McpDeps.build(settings, database, storage, sandbox_url=settings.resolved_sandbox_url())
+            await check_key(deps, api_key)
+            await serve_stdio(deps, api_key)
+        finally:
+            await storage.close()
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except Misconfigured as exc:
+        _refuse(exc.message)
+    except PostpostError as exc:
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()

@@ -13,6 +13,8 @@ from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.engine.webhook_delivery import WebhookDispatcher
 from postpost.engine.worker import Worker
+from postpost.mcp.deps import McpDeps
+from postpost.mcp.http import McpEndpoint
 from postpost.sandbox import SANDBOX_PATH
 from postpost.sandbox_control import SandboxControl
 from postpost.security import KeyHasher
@@ -23,7 +25,7 @@ from postpost.storage import open_storage
 
 def build_server(settings: Settings, database: Database) -> FastAPI:
     """The API with `settings.workers` in-process workers and a webhook dispatcher (none when
-    `workers` is 0) and, in sandbox mode, the simulator.
+    `workers` is 0), the MCP server at `/mcp` and, in sandbox mode, the simulator.
 
     The simulator's control routes are reached only through `SandboxControl` (API key, own accounts).
     """
@@ -55,14 +57,16 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
             sweeper.stop()
             await asyncio.gather(task, return_exceptions=True)
 
+    mcp = McpEndpoint(McpDeps.build(settings, database, storage, sandbox_url=sandbox_url))
     app = create_app(
         settings,
         database,
         sandbox_url=sandbox_url,
         own_database=True,
-        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper],
+        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper, mcp.running],
         storage=storage,
     )
+    mcp.mount(app)
     if settings.sandbox:
         simulator = create_simulator_app()
         control = SandboxControl(database, KeyHasher(settings.resolved_secret_key), simulator)

@@ -20,7 +20,8 @@ async def listening(url: str) -> list[int]:
     connection = await asyncpg.connect(url)
     try:
         rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %postpost_due%'"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query LIKE 'LISTEN %postpost_due%'"
         )
     finally:
         await connection.close()
