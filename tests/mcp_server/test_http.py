@@ -43,6 +43,7 @@ TOOL_NAMES = {
     "get_post_logs",
     "test_connection",
     "preview_split",
+    "list_webhooks",
 }
 
 

@@ -193,6 +193,24 @@ async def test_connections_and_live_checks(mcp_url: str, make_user: MakeUser, da
         assert (unknown["status"], unknown["message"]) == ("error", "Unknown platform: pinterest")
 
 
+async def test_list_webhooks_is_the_rest_list(mcp_url: str, served: str, make_user: MakeUser) -> None:
+    owner, stranger = await make_user(), await make_user()
+    async with httpx.AsyncClient(base_url=f"{served}/api/v1", headers={"x-api-key": owner.api_key}) as http:
+        made = await http.post(
+            "/webhooks",
+            json={"name": "Ops", "url": "https://93.184.215.14/hook", "events": ["post.failed"]},
+        )
+        assert made.status_code == 201, made.text
+        rest = (await http.get("/webhooks")).json()
+    async with connect(mcp_url, bearer(owner)) as mcp:
+        listed = body(await mcp.call_tool("list_webhooks", {}))
+    assert listed == rest
+    assert [(h["name"], h["events"]) for h in listed["webhooks"]] == [("Ops", ["post.failed"])]
+    assert "secret" not in listed["webhooks"][0]
+    async with connect(mcp_url, bearer(stranger)) as mcp:
+        assert body(await mcp.call_tool("list_webhooks", {})) == {"success": True, "webhooks": []}
+
+
 async def test_preview_split_creates_nothing(mcp_url: str, make_user: MakeUser) -> None:
     user = await make_user()
     sentence = "Every word here counts towards the limit of the platform. "

@@ -18,7 +18,16 @@ from postpost import wire
 from postpost.mcp import arguments as args
 from postpost.mcp.deps import McpDeps
 from postpost.mcp.preview import preview_split
-from postpost.services import connection_checks, connections, listing, media, post_logs, posts, workspace
+from postpost.services import (
+    connection_checks,
+    connections,
+    listing,
+    media,
+    post_logs,
+    posts,
+    webhooks,
+    workspace,
+)
 from postpost.services.auth import Principal
 
 A = TypeVar("A", bound=args.ToolArguments)
@@ -108,6 +117,10 @@ async def _test_connection(call: Call, a: args.ConnectionRef) -> Any:
 
 async def _get_post_logs(call: Call, a: args.PostGroupRef) -> Any:
     return wire.post_logs(await post_logs.get_post_logs(call.session, call.principal, a.post_group_id))
+
+
+async def _list_webhooks(call: Call, _a: args.NoArguments) -> Any:
+    return {"success": True, "webhooks": await webhooks.list_webhooks(call.session, call.principal)}
 
 
 async def _preview_split(_call: Call, a: args.PreviewSplit) -> Any:
@@ -220,6 +233,16 @@ TOOLS: Sequence[ToolSpec[Any]] = (
         _get_post_logs,
         READ,
         "Failed to get post logs",
+    ),
+    ToolSpec(
+        "list_webhooks",
+        "List your webhooks: each with its _id, name, url, the events it receives (post.scheduled, "
+        "post.published, post.failed, token.expiring), isActive, failureCount and lastTriggeredAt. "
+        "Secrets are never shown.",
+        args.NoArguments,
+        _list_webhooks,
+        READ,
+        "Failed to list webhooks",
     ),
     ToolSpec(
         "preview_split",
