@@ -36,6 +36,7 @@ Fetch = Callable[[Insights, Credentials], Awaitable[T]]
 POSTS, FOLLOWERS, REACTIONS, COMMENTS = "posts", "followers", "reactions", "comments"
 FORWARDED = (403, 429)  # LinkedIn's statuses passed on to the client; others answer 500
 REDACTED = "[redacted]"
+CREDENTIAL_WORDS = ("token", "secret", "password")  # stored secrets that are credentials
 
 
 class LinkedInFailure(PostpostError):
@@ -173,7 +174,7 @@ class LinkedInAccount:
         """The route's answer to `error`: LinkedIn's 403/429 passed on, anything else a 500.
 
         `details` adds LinkedIn's error body (``object``, with its ``status``) or its message
-        (``text``); no token or secret of the connection ever appears in them.
+        (``text``); no token, secret or password of the connection ever appears in them.
         """
         status = error.status if error.status in FORWARDED else 500
         fields: dict[str, Any] = {}
@@ -214,7 +215,11 @@ class LinkedInAccount:
 
     def _remember(self, creds: Versioned) -> None:
         self._creds = creds
-        self._secrets |= {v for v in creds.creds.secrets.values() if len(v) >= 8}
+        self._secrets |= {
+            value
+            for key, value in creds.creds.secrets.items()
+            if len(value) >= 8 and any(word in key for word in CREDENTIAL_WORDS)
+        }
 
     def _redact(self, value: Any) -> Any:
         """`value` with every stored secret of the connection replaced."""
