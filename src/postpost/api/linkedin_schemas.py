@@ -6,6 +6,26 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
+def request_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """openapi_extra for a JSON body the service validates itself, nested models inlined."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                found = definitions[node["$ref"].rsplit("/", 1)[-1]]
+                return inline({**found, **{k: v for k, v in node.items() if k != "$ref"}})
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    content = {"application/json": {"schema": inline(schema)}}
+    return {"requestBody": {"required": required, "content": content}}
+
+
 Metric = Literal["IMPRESSION", "MEMBERS_REACHED", "RESHARE", "REACTION", "COMMENT"]
 METRICS_HELP = 'Metrics (case-insensitive), or `"ALL"` / `["ALL"]` for all five.'
 

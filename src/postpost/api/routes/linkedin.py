@@ -32,8 +32,9 @@ from postpost.api.linkedin_schemas import (
     ReactionBody,
     ReactionRemovalBody,
     ReactionReply,
+    request_body,
 )
-from postpost.api.schemas import ErrorBody, json_body, responses
+from postpost.api.schemas import ErrorBody, responses
 from postpost.services import linkedin_insights as insights
 from postpost.services import linkedin_social as social
 from postpost.services.linkedin_input import merged_fields
@@ -43,13 +44,6 @@ NOT_FOUND = (404, ErrorBody, "`LinkedIn connection not found`.")
 RATE_LIMITED = (429, ErrorBody, "LinkedIn's rate limit (its 429 passed on, with `Retry-After`).")
 
 
-def _optional(model: type[Any]) -> dict[str, Any]:
-    """A DELETE's JSON body: optional, as its fields may come in the query string instead."""
-    extra = json_body(model)
-    extra["requestBody"]["required"] = False
-    return extra
-
-
 def _failed(message: str, model: type[Any] = ErrorBody) -> tuple[int, type[Any], str]:
     return 500, model, f"`{message}` (LinkedIn's 403 and 429 keep their status)."
 
@@ -57,9 +51,8 @@ def _failed(message: str, model: type[Any] = ErrorBody) -> tuple[int, type[Any],
 @router.post(
     "/linkedin-post-statistics",
     response_model=PostStatisticsReply,
-    response_model_exclude_none=True,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(insights.METRIC_FAILED)),
-    openapi_extra=json_body(PostStatisticsBody),
+    openapi_extra=request_body(PostStatisticsBody),
     summary="Metrics of one LinkedIn post (cached 30 min)",
 )
 async def post_statistics(
@@ -75,9 +68,8 @@ async def post_statistics(
 @router.post(
     "/linkedin-account-statistics",
     response_model=AccountStatisticsReply,
-    response_model_exclude_none=True,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(insights.METRIC_FAILED)),
-    openapi_extra=json_body(AccountStatisticsBody),
+    openapi_extra=request_body(AccountStatisticsBody),
     summary="Metrics over all of the account's posts (TOTAL 30 min, DAILY 15 min cache)",
 )
 async def account_statistics(
@@ -93,9 +85,8 @@ async def account_statistics(
 @router.post(
     "/linkedin-followers",
     response_model=FollowersReply,
-    response_model_exclude_none=True,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(insights.FOLLOWERS_FAILED)),
-    openapi_extra=json_body(FollowersBody),
+    openapi_extra=request_body(FollowersBody),
     summary="Follower count, or daily follower growth (cached 30 min)",
 )
 async def followers(
@@ -111,14 +102,13 @@ async def followers(
 @router.post(
     "/linkedin-profile-summary",
     response_model=ProfileSummaryReply,
-    response_model_exclude_none=True,
     responses=responses(
         NOT_FOUND,
         RATE_LIMITED,
         _failed(insights.PROFILE_FAILED),
         (502, ProfileUnavailable, "Nothing could be fetched from LinkedIn."),
     ),
-    openapi_extra=json_body(ProfileSummaryBody),
+    openapi_extra=request_body(ProfileSummaryBody),
     summary="Followers and post totals of the account",
 )
 async def profile_summary(
@@ -136,9 +126,8 @@ async def profile_summary(
     "/linkedin-reactions",
     status_code=201,
     response_model=ReactionReply,
-    response_model_exclude_none=True,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(social.CREATE_REACTION_FAILED, LinkedInErrorBody)),
-    openapi_extra=json_body(ReactionBody),
+    openapi_extra=request_body(ReactionBody),
     summary="React to a LinkedIn post",
 )
 async def create_reaction(
@@ -154,9 +143,8 @@ async def create_reaction(
 @router.delete(
     "/linkedin-reactions",
     response_model=ReactionReply,
-    response_model_exclude_none=True,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(social.DELETE_REACTION_FAILED, LinkedInErrorBody)),
-    openapi_extra=_optional(ReactionRemovalBody),
+    openapi_extra=request_body(ReactionRemovalBody, required=False),
     summary="Remove your reaction from a LinkedIn post (fields in the body or the query string)",
 )
 async def delete_reaction(
@@ -180,7 +168,7 @@ async def delete_reaction(
     status_code=201,
     response_model=CommentReply,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(social.CREATE_COMMENT_FAILED)),
-    openapi_extra=json_body(CommentBody),
+    openapi_extra=request_body(CommentBody),
     summary="Comment on a LinkedIn post, or reply to a comment",
 )
 async def create_comment(
@@ -197,7 +185,7 @@ async def create_comment(
     "/linkedin-comments",
     response_model=CommentDeletedReply,
     responses=responses(NOT_FOUND, RATE_LIMITED, _failed(social.DELETE_COMMENT_FAILED, LinkedInErrorBody)),
-    openapi_extra=_optional(CommentRemovalBody),
+    openapi_extra=request_body(CommentRemovalBody, required=False),
     summary="Delete one of your comments (fields in the body or the query string)",
 )
 async def delete_comment(
