@@ -50,11 +50,11 @@ class Fake:
 
     async def fault(self, account: str, target: str, fault: str, **extra: Any) -> None:
         body = {"account": account, "target": target, "fault": fault, **extra}
-        r = await self.http.post(f"{self.url}/linkedin/_control/insights", json=body)
+        r = await self.http.post(f"{self.url}/_control/linkedin/insights", json=body)
         assert r.status_code == 201, r.text
 
     async def stored(self) -> dict[str, Any]:
-        r = await self.http.get(f"{self.url}/linkedin/_control/insights")
+        r = await self.http.get(f"{self.url}/_control/linkedin/insights")
         result: dict[str, Any] = r.json()
         return result
 

@@ -137,7 +137,7 @@ async def test_followers_failures(live, fake, sandbox_linkedin):
     calls = await fake.calls(FOLLOWERS)
     assert (await followers(live, account)).status_code == 429  # held: LinkedIn is not asked
     assert await fake.calls(FOLLOWERS) == calls
-    await fake.http.delete(f"{fake.url}/linkedin/_control/insights")
+    await fake.http.delete(f"{fake.url}/_control/linkedin/insights")
     other = await sandbox_linkedin()
     await fake.fault(other.member, "FOLLOWERS", "unavailable")
     r = await followers(live, other)
@@ -234,7 +234,7 @@ async def test_profile_summary_total_failure_and_rate_limit(live, fake, sandbox_
             {"metric": "post_RESHARE", "error": "Failed to fetch reshare count"},
         ],
     }
-    await fake.http.delete(f"{fake.url}/linkedin/_control/insights")
+    await fake.http.delete(f"{fake.url}/_control/linkedin/insights")
     await fake.fault(account.member, "REACTION", "rate-limited", times=1)
     r = await summary(live, account)
     assert error(r, 429) == "Failed to fetch LinkedIn profile summary"

@@ -31,7 +31,7 @@ DAYS = [date(2026, 11, 1) + timedelta(days=n) for n in range(3)]
 
 def fault(simulator_url: str, **body: Any) -> None:
     req = urllib.request.Request(
-        f"{simulator_url}/linkedin/_control/insights",
+        f"{simulator_url}/_control/linkedin/insights",
         data=json.dumps({"account": MEMBER, **body}).encode(),
         method="POST",
         headers={"Content-Type": "application/json"},

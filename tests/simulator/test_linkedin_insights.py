@@ -53,7 +53,7 @@ async def elements(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]
 
 
 async def rule(client: httpx.AsyncClient, **body: Any) -> httpx.Response:
-    return await client.post("/linkedin/_control/insights", json={"account": MEMBER, **body})
+    return await client.post("/_control/linkedin/insights", json={"account": MEMBER, **body})
 
 
 def test_restli_values_parse() -> None:
@@ -208,9 +208,9 @@ async def test_faults_per_metric_post_and_count(client: httpx.AsyncClient) -> No
     assert_li_error(limited, 429, code="TOO_MANY_REQUESTS")
     assert limited.headers["Retry-After"] == "1"
     assert_li_error(await get(client, query("RESHARE")), 403, code="ACCESS_DENIED")
-    listed = (await client.get("/linkedin/_control/insights")).json()["rules"]
+    listed = (await client.get("/_control/linkedin/insights")).json()["rules"]
     assert [r["target"] for r in listed] == ["REACTION", "COMMENT", "RESHARE"]
-    assert (await client.delete("/linkedin/_control/insights")).status_code == 200
+    assert (await client.delete("/_control/linkedin/insights")).status_code == 200
     [reaction] = await elements(client, query("REACTION"))
     assert reaction["count"] >= 0
 
@@ -227,7 +227,7 @@ async def test_fault_rules_are_checked_and_reset(client: httpx.AsyncClient) -> N
     await rule(client, target="FOLLOWERS", fault="server-error")
     assert_li_error(await get(client, "/linkedin/rest/memberFollowersCount?q=me"), 500)
     await client.post("/_control/reset")
-    assert (await client.get("/linkedin/_control/insights")).json()["rules"] == []
+    assert (await client.get("/_control/linkedin/insights")).json()["rules"] == []
     assert (await get(client, "/linkedin/rest/memberFollowersCount?q=me")).status_code == 200
 
 
@@ -319,7 +319,7 @@ async def test_comments(client: httpx.AsyncClient, clock: Any) -> None:
     assert_li_error(await client.delete(wrong_post, headers=headers()), 404)
     assert (await client.delete(f"{path}?actor={enc(AUTHOR)}", headers=headers())).status_code == 204
     assert_li_error(await client.delete(f"{path}?actor={enc(AUTHOR)}", headers=headers()), 404)
-    stored = (await client.get("/linkedin/_control/insights")).json()
+    stored = (await client.get("/_control/linkedin/insights")).json()
     assert [c["id"] for c in stored["comments"]] == [reply.headers["x-restli-id"]]
 
 
@@ -330,3 +330,15 @@ async def test_social_action_faults(client: httpx.AsyncClient) -> None:
     assert (await react(client, SHARE)).status_code == 201
     assert_li_error(await comment(client, SHARE, "hi"), 403)
     assert (await comment(client, SHARE, "hi")).status_code == 201
+
+
+async def test_the_fault_controls_are_not_among_the_platforms_paths(settings: Any, database: Any) -> None:
+    """Under `postpost serve` the simulator's /_control is behind the API key: so are these controls."""
+    from postpost.server import build_server
+
+    app = build_server(settings, database)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://serve") as serve:
+        body = {"account": MEMBER, "target": "*", "fault": "server-error"}
+        assert (await serve.post("/sandbox/linkedin/_control/insights", json=body)).status_code == 404
+        assert (await serve.post("/sandbox/_control/linkedin/insights", json=body)).status_code in (401, 404)
+        assert (await serve.get("/sandbox/_control/linkedin/insights")).status_code in (401, 404)

@@ -11,7 +11,7 @@ daily series has one entry per day from ``start`` up to, not including, ``end``.
 Queries use Rest.li 2.0 encoding: structure (``(``, ``)``, ``,``, ``:``, ``List(…)``) as is, URNs
 percent-encoded; a URN left unencoded is refused (400), as LinkedIn does.
 
-Faults (``POST /linkedin/_control/insights``)::
+Faults (``POST /_control/linkedin/insights``)::
 
     {"account": "<member or organisation id>", "target": "<what>", "fault": "<kind>",
      "post": "<URN or number, optional>", "times": <n, optional: every call until reset>}
@@ -234,9 +234,15 @@ class Insights:
             Route("/rest/reactions/{key}", self.delete_reaction, methods=["DELETE"]),
             Route("/rest/socialActions/{urn}/comments", self.create_comment, methods=["POST"]),
             Route("/rest/socialActions/{urn}/comments/{id}", self.delete_comment, methods=["DELETE"]),
-            Route("/_control/insights", self.add_rule, methods=["POST"]),
-            Route("/_control/insights", self.listing, methods=["GET"]),
-            Route("/_control/insights", self.clear_rules, methods=["DELETE"]),
+        ]
+
+    def control_routes(self) -> list[BaseRoute]:
+        """Relative to ``/_control/linkedin``: out of the platform's own paths, so a server that
+        guards ``/_control`` guards these too."""
+        return [
+            Route("/insights", self.add_rule, methods=["POST"]),
+            Route("/insights", self.listing, methods=["GET"]),
+            Route("/insights", self.clear_rules, methods=["DELETE"]),
         ]
 
     def forget(self, account: str | None = None) -> None:

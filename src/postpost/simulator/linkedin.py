@@ -287,6 +287,9 @@ class LinkedInFake(Fake):
             *self.insights.routes(),
         ]
 
+    def control_routes(self) -> list[BaseRoute]:
+        return self.insights.control_routes()
+
     def forget(self, account: str | None = None) -> None:
         self.insights.forget(account)
         if account is None:
