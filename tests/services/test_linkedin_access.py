@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy import delete, func, select
 
+from postpost.db.models import Connection, LinkedInMetric
 from postpost.platforms._linkedin_insights import Insights
 from postpost.platforms.base import Credentials, ErrorCode, PlatformError
 from postpost.platforms.linkedin import LinkedInAdapter
@@ -108,4 +110,24 @@ async def test_a_refused_token_is_refreshed_stored_and_used(
             secrets["access_token"],
             connected.secrets["access_token"],
         )
+        await account.session.close()
+
+
+async def test_a_connection_removed_meanwhile_still_gets_its_answer(database: Any, make_user: Any) -> None:
+    async with aiohttp.ClientSession() as http:
+        account = await open_account(database, http, await make_user(), {"access_token": TOKEN})
+
+        async def removing(_insights: Insights, _creds: Credentials) -> dict[str, Any]:
+            async with database.session() as session:
+                await session.execute(delete(Connection).where(Connection.id == account.connection_id))
+                await session.commit()
+            return {"count": 7}
+
+        got = await account.fetch([Want("k", "posts", timedelta(minutes=1), removing)])
+        assert got["k"].value == {"count": 7} and got["k"].error is None
+        async with database.session() as session:
+            left = await session.scalar(
+                select(func.count()).where(LinkedInMetric.connection_id == account.connection_id)
+            )
+        assert left == 0
         await account.session.close()

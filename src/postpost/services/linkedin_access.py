@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection
@@ -147,8 +148,7 @@ class LinkedInAccount:
                 got[want.key] = Got(outcome)
                 entries[want.key] = (outcome, now + want.ttl)
         if entries:
-            await cache.write(self.session, self.connection_id, entries, now)
-            await self.session.commit()
+            await self._store(entries, now)
         if limited is not None:
             raise limited
         return got
@@ -162,10 +162,7 @@ class LinkedInAccount:
             return await self._call(fn)
         except PlatformError as error:
             if error.status == 429:
-                await cache.write(
-                    self.session, self.connection_id, {cache.hold_key(family): _hold(error, now)}, now
-                )
-                await self.session.commit()
+                await self._store({cache.hold_key(family): _hold(error, now)}, now)
             raise
 
     def failure(
@@ -193,6 +190,13 @@ class LinkedInAccount:
         found = await cache.read(self.session, self.connection_id, keys, now)
         await self.session.rollback()  # end the read: no transaction is held while LinkedIn answers
         return found
+
+    async def _store(self, entries: dict[str, tuple[dict[str, Any], datetime]], now: datetime) -> None:
+        try:
+            await cache.write(self.session, self.connection_id, entries, now)
+            await self.session.commit()
+        except IntegrityError:  # the connection was removed meanwhile: nothing to keep
+            await self.session.rollback()
 
     async def _call(self, fn: Fetch[T]) -> T:
         current = await self._credentials()
