@@ -139,7 +139,7 @@ def post_statistics(body: Any) -> PostStatisticsRequest:
     return PostStatisticsRequest(account_ref(platform_id) or "", posted_id, query)
 
 
-def account_statistics(body: Any, today: date | None = None) -> AccountStatisticsRequest:
+def account_statistics(body: Any) -> AccountStatisticsRequest:
     fields = _fields(body)
     platform_id = _platform_id(fields, check_format=False)
     query = _metric_query(fields)
@@ -157,7 +157,7 @@ def account_statistics(body: Any, today: date | None = None) -> AccountStatistic
             raise InvalidInput("MEMBERS_REACHED with DAILY aggregation is not supported by LinkedIn API")
         query = MetricQuery(tuple(m for m in query.metrics if m != "MEMBERS_REACHED"), single=False)
     if daily and date_range is None:
-        end = today or datetime.now(UTC).date()
+        end = datetime.now(UTC).date()
         date_range = DateRange(end - timedelta(days=DEFAULT_DAYS - 1), end)
     return AccountStatisticsRequest(account_ref(platform_id) or "", query, daily, date_range)
 
