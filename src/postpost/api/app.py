@@ -15,6 +15,7 @@ from postpost.api.routes import (
     connection_checks,
     connections,
     events,
+    linkedin,
     logs,
     media,
     posts,
@@ -93,7 +94,7 @@ def create_app(
         webhook_client=webhook_client,
     )
     install_error_handlers(app)
-    for module in (posts, media, connections, connection_checks, logs, workspace, webhooks, events):
+    for module in (posts, media, connections, connection_checks, logs, workspace, webhooks, events, linkedin):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
     if isinstance(media_storage, LocalStorage):
         app.include_router(media.files_router)

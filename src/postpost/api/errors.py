@@ -37,7 +37,7 @@ def failure_message(message: str) -> Iterator[None]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PostpostError)
     async def _domain(_request: Request, exc: PostpostError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -357,3 +357,21 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkedInMetric(Base):
+    """A LinkedIn analytics answer kept until `expires_at`, shared by every process.
+
+    `key` names what was asked (e.g. ``post:urn:li:share:1:IMPRESSION``); the reserved key
+    ``hold`` records that LinkedIn rate-limited the connection until `expires_at`.
+    """
+
+    __tablename__ = "linkedin_metrics"
+    __table_args__ = (Index("ix_linkedin_metrics_expires", "expires_at"),)
+
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

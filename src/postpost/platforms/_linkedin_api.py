@@ -88,6 +88,11 @@ class Api:
         return result
 
 
+def author_of(creds: Credentials) -> str:
+    """The URN the connection acts as: ``secrets["author_urn"]``, else the member's person URN."""
+    return creds.secrets.get("author_urn") or f"urn:li:person:{creds.account_id}"
+
+
 def bearer(creds: Credentials) -> dict[str, str]:
     token = creds.secrets.get("access_token")
     if not token:

@@ -28,7 +28,8 @@ import aiohttp
 
 from postpost.platforms import _http
 from postpost.platforms import _linkedin_media as media
-from postpost.platforms._linkedin_api import Api, classify
+from postpost.platforms._linkedin_api import Api, author_of, classify
+from postpost.platforms._linkedin_insights import Insights
 from postpost.platforms._linkedin_text import commentary
 from postpost.platforms.base import (
     ConnectionCheck,
@@ -105,11 +106,6 @@ DESCRIPTOR = PlatformDescriptor(
 )
 
 
-def author_of(creds: Credentials) -> str:
-    """The URN the connection posts as."""
-    return creds.secrets.get("author_urn") or f"urn:li:person:{creds.account_id}"
-
-
 def post_url(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}/"
 
@@ -133,6 +129,7 @@ class LinkedInAdapter(PlatformAdapter):
     ) -> None:
         super().__init__(http, timeout=timeout, app=app)
         self.api = Api(http, self.timeout)
+        self.insights = Insights(self.api)  # analytics and social actions (reactions, comments)
         self.upload_step_bytes = upload_step_bytes
 
     # ----- tokens ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Layout (relative to the mount point)::
 
     /<platform>/...      each fake (e.g. /mastodon is a Mastodon instance's base URL)
     /_control/...        accepted posts, fault queue, reset, request log, health
+    /_control/<platform>/...  a fake's own controls (e.g. LinkedIn's analytics faults)
 
 A fake is found by name: ``postpost.simulator.<platform>`` defining ``FAKE``.
 """
@@ -196,7 +197,8 @@ def create_simulator_app(
     )
     fakes = {name: cls(world, **dict((options or {}).get(name, {}))) for name, cls in fake_classes().items()}
     routes = [Mount(f"/{name}", routes=fake.routes()) for name, fake in fakes.items()]
-    routes.append(Mount("/_control", routes=ControlAPI(world, fakes).routes()))
+    controls = [Mount(f"/{name}", routes=fake.control_routes()) for name, fake in fakes.items()]
+    routes.append(Mount("/_control", routes=[*ControlAPI(world, fakes).routes(), *controls]))
     app = Starlette(routes=routes)
     app.add_middleware(RequestLog, world=world, names=frozenset(fakes))
     app.state.world = world

@@ -29,6 +29,10 @@ class Fake(abc.ABC):
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the platform's mount point."""
 
+    def control_routes(self) -> list[BaseRoute]:
+        """This fake's own test controls, mounted at ``/_control/<platform>`` (none by default)."""
+        return []
+
     @abc.abstractmethod
     def fault_response(self, fault: str) -> Response:
         """A canonical fault kind rendered as this platform answers it."""

@@ -1,4 +1,5 @@
-"""Fake of LinkedIn: OAuth, ``/v2/userinfo`` and the versioned REST API (posts, images, videos).
+"""Fake of LinkedIn: OAuth, ``/v2/userinfo`` and the versioned REST API (posts, images, videos;
+analytics, reactions and comments in `_linkedin_insights`).
 
 Tokens: ``Bearer sandbox.<member>.<anything>`` authenticates member ``<member>`` statelessly
 (sandbox accounts are made that way); tokens issued by the fake's own OAuth endpoints are
@@ -42,6 +43,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from postpost.simulator._linkedin_errors import denied as _denied
+from postpost.simulator._linkedin_errors import li_error
+from postpost.simulator._linkedin_insights import Insights
 from postpost.simulator.fake import Fake
 from postpost.simulator.faults import MEDIA, media_fault
 from postpost.simulator.world import World
@@ -71,26 +75,6 @@ _HASHTAG = re.compile(r"#\w+")
 _TEMPLATE = re.compile(r"\{hashtag\|\\?[#＃]\|([^{}|\\]+)\}")
 _UNESCAPE = re.compile(r"\\(.)")
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def li_error(
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    service: int | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    """LinkedIn's error body: ``{"status", "serviceErrorCode", "code", "message"}`` (+ details)."""
-    body: dict[str, Any] = {"status": status}
-    if service is not None:
-        body["serviceErrorCode"] = service
-    if code is not None:
-        body["code"] = code
-    body["message"] = message
-    body.update(extra)
-    return JSONResponse(body, status, headers=headers)
 
 
 def field_error(path: str, message: str, code: str | None = None) -> JSONResponse:
@@ -285,6 +269,7 @@ class LinkedInFake(Fake):
         self.codes: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.last_id = 0
+        self.insights = Insights(world, self._versioned, self._may_act_for)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -299,9 +284,14 @@ class LinkedInFake(Fake):
             Route("/rest/videos/{urn}", self.get_asset, methods=["GET"]),
             Route("/dms-uploads/{key}", self.upload_image, methods=["PUT"]),
             Route("/dms-uploads/{key}/{part:int}", self.upload_part, methods=["PUT"]),
+            *self.insights.routes(),
         ]
 
+    def control_routes(self) -> list[BaseRoute]:
+        return self.insights.control_routes()
+
     def forget(self, account: str | None = None) -> None:
+        self.insights.forget(account)
         if account is None:
             for store in (self.posts, self.by_author, self.seen, self.daily, self.assets, self.uploads):
                 store.clear()
@@ -768,10 +758,6 @@ def _base(request: Request) -> str:
     """Absolute URL of this fake's root (its mount point)."""
     host = request.headers.get("host", "sandbox.linkedin")
     return f"{request.url.scheme}://{host}{request.scope.get('root_path', '')}"
-
-
-def _denied(what: str) -> JSONResponse:
-    return li_error(403, f"Not enough permissions to access: {what}", code="ACCESS_DENIED", service=100)
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
