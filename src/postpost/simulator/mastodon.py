@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from postpost.simulator._mastodon_oauth import InstanceOAuth
 from postpost.simulator.fake import Fake
 from postpost.simulator.world import World, iso_timestamp
 
@@ -157,6 +158,7 @@ class MastodonFake(Fake):
         self.by_account: dict[str, list[str]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self.last_id = 0
+        self.oauth = InstanceOAuth(world)
 
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the instance base URL."""
@@ -167,6 +169,9 @@ class MastodonFake(Fake):
             Route("/api/v1/accounts/{id}/statuses", self.account_statuses, methods=["GET"]),
             Route("/api/v2/instance", self.instance_v2, methods=["GET"]),
             Route("/api/v1/instance", self.instance_v1, methods=["GET"]),
+            Route("/api/v1/apps", self.oauth.register, methods=["POST"]),
+            Route("/oauth/authorize", self.oauth.authorize, methods=["GET"]),
+            Route("/oauth/token", self.oauth.token, methods=["POST"]),
         ]
 
     def forget(self, account: str | None = None) -> None:
@@ -174,6 +179,7 @@ class MastodonFake(Fake):
             self.statuses.clear()
             self.by_account.clear()
             self.idempotency.clear()
+            self.oauth.forget()
             return
         for status_id in self.by_account.pop(account, []):
             self.statuses.pop(status_id, None)
