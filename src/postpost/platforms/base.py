@@ -309,3 +309,14 @@ class PlatformAdapter(abc.ABC):
     async def managed_pages(self, creds: Credentials) -> list[Profile]:
         """Pages or organisations the account may publish as, each connected on its own."""
         return []
+
+    async def register_app(
+        self, instance: str, *, name: str, redirect_uri: str, website: str
+    ) -> dict[str, str]:
+        """Register this server as an app on one instance (``client_id``, ``client_secret``).
+
+        Only platforms whose OAuth flow is per instance (`OAuthFlow.per_instance`) have one.
+        """
+        raise PlatformError(
+            ErrorCode.UNKNOWN_ERROR, f"{self.descriptor.title} has no per-instance apps", retryable=False
+        )
