@@ -156,6 +156,7 @@ def worker(
     import signal
 
     from postpost.engine.worker import Worker
+    from postpost.services.token_upkeep import TokenUpkeep
 
     settings = _settings()
 
@@ -167,16 +168,18 @@ def worker(
                 Worker(settings, database, sandbox_url=settings.resolved_sandbox_url())
                 for _ in range(processes)
             ]
+            upkeep = TokenUpkeep(settings, database, sandbox_url=settings.resolved_sandbox_url())
 
             def stop_all() -> None:
                 for running_worker in running:
                     running_worker.stop()
+                upkeep.stop()
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop_all)
             err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
-            await asyncio.gather(*(w.run() for w in running))
+            await asyncio.gather(*(w.run() for w in running), upkeep.run())
         finally:
             await database.dispose()
 
