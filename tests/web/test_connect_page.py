@@ -56,7 +56,7 @@ async def test_connected_accounts_show_token_health(site: Site, make_user: MakeU
     await make_connection(user, "linkedin", "gone", display_name="Gone", expires_at=now - timedelta(hours=1))
     token = await site.link(user)
     r = await site.client.get(f"/connect/{token}")
-    assert "<code>mastodon-1</code>" in r.text and "unknown" in r.text
+    assert "<code>mastodon-1</code>" in r.text and 'class="status-unknown">does not expire' in r.text
     assert 'class="status-expiring_soon">expiring soon (3d' in r.text
     assert 'class="status-expired">expired' in r.text
     assert r.text.count(f'href="/connect/{token}/linkedin">Reconnect') == 2
