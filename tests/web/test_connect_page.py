@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
+from postpost.db.models import Connection
 from postpost.services.connections import EXPIRING_SOON
 from tests.conftest import MakeUser
 from tests.web.conftest import MakeSite, Site
@@ -114,3 +117,24 @@ async def test_workspace_owner_disconnects_through_the_managed_users_link(
     r = await site.client.post(url + "/disconnect", data={"platformId": pid})
     assert r.status_code == 200 and "No scheduled posts were waiting on this account." in r.text
     assert await site.connections(managed) == []
+
+
+async def test_only_web_addresses_are_linked_as_profiles(
+    site: Site, make_user: MakeUser, make_connection
+) -> None:
+    user = await make_user()
+    await make_connection(user, "mastodon", "1")
+    await make_connection(user, "mastodon", "2")
+    async with site.database.session() as session:
+        rows = {row.account_id: row for row in await site.connections(user)}
+        await session.execute(
+            update(Connection).where(Connection.id == rows["1"].id).values(profile_url="javascript:alert(1)")
+        )
+        await session.execute(
+            update(Connection)
+            .where(Connection.id == rows["2"].id)
+            .values(profile_url="https://example.social/@me")
+        )
+        await session.commit()
+    r = await site.client.get(f"/connect/{await site.link(user)}")
+    assert 'href="https://example.social/@me"' in r.text and "javascript:" not in r.text

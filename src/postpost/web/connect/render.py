@@ -24,6 +24,8 @@ HEADERS = {
     ),
 }
 
+WEB_SCHEMES = ("https://", "http://")
+
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("postpost.web.connect", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
@@ -32,6 +34,9 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 _templates.filters["iso"] = iso
+_templates.filters["web_url"] = lambda url: (
+    url if isinstance(url, str) and url.startswith(WEB_SCHEMES) else None
+)
 
 
 def page(template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
