@@ -27,7 +27,8 @@ async def test_page_lists_every_platform_and_how_it_connects(site: Site, make_us
     assert "not configured (POSTPOST_TWITTER_CLIENT_ID and _SECRET)" in r.text
     for ready in ("mastodon", "bluesky", "telegram"):
         assert f'href="/connect/{token}/{ready}"' in r.text
-    assert r.text.count("?sandbox=true") == 7
+    assert r.text.count('?sandbox=true"') == 7
+    assert f'href="/connect/{token}/linkedin?sandbox=true&amp;pages=true"' in r.text
     assert "No account is connected yet." in r.text
 
 
