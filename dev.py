@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -37,6 +38,21 @@ def ensure_env(extras: str) -> None:
     stamp.write_text(digest)
 
 
+def ensure_browser() -> None:
+    """Install Debian's Chromium for the browser tests when it is missing and apt can install it.
+
+    Nothing is downloaded by a test tool; without Chromium the browser tests are skipped.
+    """
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    print("dev.py: installing Debian's chromium for the browser tests", file=sys.stderr)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        if subprocess.run(step, check=False, stdout=subprocess.DEVNULL, env=env).returncode != 0:
+            print("dev.py: chromium could not be installed: browser tests will be skipped", file=sys.stderr)
+            return
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"serve", "test"}:
         print("usage: python3 dev.py serve [postpost serve options] | test [pytest options]", file=sys.stderr)
@@ -46,6 +62,7 @@ def main(argv: list[str]) -> int:
         ensure_env("")
         return subprocess.call([str(BIN / "postpost"), "serve", *rest], cwd=ROOT)
     ensure_env("test")
+    ensure_browser()
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT)
 
 

@@ -152,11 +152,12 @@ def _describe(settings: Settings) -> str:
 def worker(
     processes: Annotated[int, typer.Option(help="Workers to run in this process.")] = 1,
 ) -> None:
-    """Run publishing workers and a webhook dispatcher (any number, on any host, sharing one PostgreSQL)."""
+    """Run publishing workers, the webhook dispatcher and token upkeep (sharing one PostgreSQL)."""
     import signal
 
     from postpost.engine.webhook_delivery import WebhookDispatcher
     from postpost.engine.worker import Worker
+    from postpost.services.token_upkeep import TokenUpkeep
 
     settings = _settings()
 
@@ -169,16 +170,18 @@ def worker(
                 for _ in range(processes)
             ]
             running.append(WebhookDispatcher(settings, database))
+            upkeep = TokenUpkeep(settings, database, sandbox_url=settings.resolved_sandbox_url())
 
             def stop_all() -> None:
                 for running_worker in running:
                     running_worker.stop()
+                upkeep.stop()
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop_all)
             err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
-            await asyncio.gather(*(w.run() for w in running))
+            await asyncio.gather(*(w.run() for w in running), upkeep.run())
         finally:
             await database.dispose()
 

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     tiktok_client_secret: SecretStr | None = None
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
+    allow_private_instances: bool = False  # connect pages may reach instances on private addresses
+    token_upkeep_interval_seconds: float = 3600.0
     media_max_bytes: int = 512 * 1024 * 1024
     media_sweep_interval_seconds: float = 3600.0
     media_incomplete_max_age_seconds: float = 2 * 3600.0

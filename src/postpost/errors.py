@@ -7,6 +7,7 @@ PostpostError
 ├── LimitExceeded       403 with the structured LimitExceededError body
 ├── NotFound            404
 ├── Conflict            409
+├── Gone                410
 ├── PayloadTooLarge     413
 └── Misconfigured       the process refuses to start (CLI exit code 2)
 """
@@ -57,6 +58,12 @@ class Conflict(PostpostError):
     """The object is in a state that forbids the change."""
 
     status_code = 409
+
+
+class Gone(PostpostError):
+    """The object existed but is no longer usable (an expired link)."""
+
+    status_code = 410
 
 
 class PayloadTooLarge(PostpostError):

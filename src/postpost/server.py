@@ -19,6 +19,7 @@ from postpost.sandbox import SANDBOX_PATH
 from postpost.sandbox_control import SandboxControl
 from postpost.security import KeyHasher
 from postpost.services.media_sweeper import MediaSweeper
+from postpost.services.token_upkeep import TokenUpkeep
 from postpost.simulator import create_simulator_app
 from postpost.storage import open_storage
 
@@ -57,13 +58,23 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
             sweeper.stop()
             await asyncio.gather(task, return_exceptions=True)
 
+    @asynccontextmanager
+    async def token_upkeep() -> AsyncIterator[object]:
+        upkeep = TokenUpkeep(settings, database, sandbox_url=sandbox_url)
+        task = asyncio.create_task(upkeep.run())
+        try:
+            yield upkeep
+        finally:
+            upkeep.stop()
+            await asyncio.gather(task, return_exceptions=True)
+
     mcp = McpEndpoint(McpDeps.build(settings, database, storage, sandbox_url=sandbox_url))
     app = create_app(
         settings,
         database,
         sandbox_url=sandbox_url,
         own_database=True,
-        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper, mcp.running],
+        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper, token_upkeep, mcp.running],
         storage=storage,
     )
     mcp.mount(app)

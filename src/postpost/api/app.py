@@ -28,10 +28,12 @@ from postpost.net.url_guard import UrlGuard
 from postpost.net.webhook_client import WebhookClient
 from postpost.platforms.registry import Adapters
 from postpost.security import KeyHasher, SecretBox
+from postpost.services.connect_flows import ConnectFlows
 from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
 from postpost.storage import LocalStorage, Storage, open_storage
 from postpost.storage.local import URL_PATH
+from postpost.web.connect import connect_router
 
 API_PREFIX = "/api/v1"
 Hook = Callable[[], AbstractAsyncContextManager[object]]
@@ -98,6 +100,9 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
     if isinstance(media_storage, LocalStorage):
         app.include_router(media.files_router)
+    services = app.state.services
+    flows = ConnectFlows(settings, database, box, adapters, services.links, sandbox_url)
+    app.include_router(connect_router(flows))
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -107,12 +107,54 @@ class Connection(Base):
     refresh_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # a platform asked us to wait (429 with a reset time): no post of this account is claimed before
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the expiry a token.expiring event was recorded for (once per expiry)
+    expiry_notice_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @property
     def compound_id(self) -> str:
         return f"{self.platform}-{self.account_id}"
+
+
+class OAuthState(Base):
+    """A connect flow between two requests: an authorization awaiting its callback, or tokens
+    awaiting the person's choice of pages. Keyed by a hash of the random value the browser
+    carries; used once (deleted when read); `payload` is encrypted."""
+
+    __tablename__ = "oauth_states"
+    __table_args__ = (Index("ix_oauth_states_expires", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceApp(Base):
+    """This server's app on one instance of a federated platform (Mastodon), registered on first use."""
+
+    __tablename__ = "instance_apps"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(Text)
+    secrets: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobLease(Base):
+    """Which process runs a once-per-installation background job, and until when."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PostGroup(Base):

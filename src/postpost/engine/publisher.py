@@ -32,6 +32,7 @@ from postpost.platforms.base import (
 )
 from postpost.platforms.descriptor import PlatformDescriptor, Reconciliation
 from postpost.platforms.splitting import split_into_parts
+from postpost.services.connections import expired_connection
 from postpost.services.credentials import CredentialStore, Versioned
 
 
@@ -110,6 +111,9 @@ class Publisher:
             message = "Connection not found: the account was disconnected; reconnect it and schedule again"
             return outcome.stop(PlatformError(ErrorCode.UNKNOWN_ERROR, message, retryable=False))
         descriptor = adapter.descriptor
+        expired = expired_connection(descriptor.title, item.credentials.creds.expires_at, utcnow())
+        if expired is not None:
+            return outcome.stop(expired)
         try:
             if item.stored_media:
                 if self.media is None:

@@ -224,6 +224,22 @@ class PublishJob:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """An account as its platform describes it, read when the account is connected.
+
+    `secrets` are what a connection to this account keeps besides the tokens it was connected
+    with (e.g. the author URN of a LinkedIn organisation).
+    """
+
+    account_id: str
+    username: str | None = None
+    display_name: str | None = None
+    avatar_url: str | None = None
+    profile_url: str | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """Outcome of a live credentials check."""
 
@@ -285,3 +301,22 @@ class PlatformAdapter(abc.ABC):
     @abc.abstractmethod
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """Validate the credentials live (the test-connection endpoint); never creates a session."""
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The account fresh credentials act for (when it is connected). Raises PlatformError."""
+        return Profile(creds.account_id, creds.username)
+
+    async def managed_pages(self, creds: Credentials) -> list[Profile]:
+        """Pages or organisations the account may publish as, each connected on its own."""
+        return []
+
+    async def register_app(
+        self, instance: str, *, name: str, redirect_uri: str, website: str
+    ) -> dict[str, str]:
+        """Register this server as an app on one instance (``client_id``, ``client_secret``).
+
+        Only platforms whose OAuth flow is per instance (`OAuthFlow.per_instance`) have one.
+        """
+        raise PlatformError(
+            ErrorCode.UNKNOWN_ERROR, f"{self.descriptor.title} has no per-instance apps", retryable=False
+        )

@@ -130,6 +130,33 @@ class SandboxAccount:
 
 
 @dataclass(frozen=True)
+class OAuthFlow:
+    """How a person connects an account with OAuth 2 (the authorization-code grant).
+
+    `authorize` and `token` are (endpoint role, path): the origin comes from the descriptor's
+    `endpoints` for that role, the sandbox's, or the instance's (Mastodon). `client_auth` is how
+    the token request proves the app (``client_secret_basic`` or ``client_secret_post``; a public
+    client without a secret sends only its id); `client_id_param` names the app's id where the
+    platform calls it otherwise (TikTok's ``client_key``). With `refreshes_access` the adapter
+    renews short-lived access tokens by itself, so their end is kept in the secrets
+    (``access_expires_at``) and the connection lasts as long as its refresh token.
+    """
+
+    authorize: tuple[str, str]
+    token: tuple[str, str]
+    scopes: tuple[str, ...]
+    pkce: bool = True
+    client_auth: str = "client_secret_post"
+    client_id_param: str = "client_id"
+    scope_separator: str = " "
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    refreshes_access: bool = False
+    account_id_field: str | None = None  # a field of the token answer naming the account (TikTok: open_id)
+    pages_scopes: tuple[str, ...] = ()  # asked in addition when connecting pages the account manages
+    per_instance: bool = False  # an app is registered on each instance (Mastodon): no server-wide app
+
+
+@dataclass(frozen=True)
 class PlatformDescriptor:
     """Everything postpost knows about a platform apart from how to speak its protocol."""
 
@@ -145,6 +172,7 @@ class PlatformDescriptor:
     rotating_refresh: bool = False  # a refresh token is single-use: never send it twice
     scopes: tuple[str, ...] = ()
     sandbox_account: Callable[[], SandboxAccount] | None = None
+    oauth: OAuthFlow | None = None  # how a person connects an account in the browser (OAuth 2 platforms)
 
     @property
     def default_settings(self) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from postpost.platforms.base import (
     InProgress,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -45,6 +46,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -60,6 +62,8 @@ FIRST_POLL, MAX_POLL = 1.0, 30.0
 PROCESSING_DEADLINE = 3600.0  # seconds media may take to process before we give up
 DUPLICATE_SKEW_MS = 5 * 60 * 1000
 SCOPES = ("openid", "profile", "w_member_social", "r_basicprofile")
+CONNECT_SCOPES = ("openid", "profile", "w_member_social")  # what "Share on LinkedIn" + OpenID grant
+PAGES_SCOPES = ("rw_organization_admin", "w_organization_social")  # Community Management API
 
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -103,6 +107,13 @@ DESCRIPTOR = PlatformDescriptor(
     pacing=Pacing(per_account=(RateWindow(25, 3600), RateWindow(100, 86400))),
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("auth", "/oauth/v2/authorization"),
+        token=("auth", "/oauth/v2/accessToken"),
+        scopes=CONNECT_SCOPES,
+        pkce=False,  # LinkedIn offers PKCE to approved native apps only
+        pages_scopes=PAGES_SCOPES,
+    ),
 )
 
 
@@ -151,7 +162,8 @@ class LinkedInAdapter(PlatformAdapter):
                 "The LinkedIn access token has expired and LinkedIn gave this app no refresh token; "
                 "reconnect the account",
             )
-        client_id, client_secret = self.app.get("client_id"), self.app.get("client_secret")
+        client_id = creds.secrets.get("client_id") or self.app.get("client_id")
+        client_secret = creds.secrets.get("client_secret") or self.app.get("client_secret")
         if not client_id or not client_secret:
             raise PlatformError(
                 ErrorCode.PLATFORM_AUTH_EXPIRED,
@@ -275,6 +287,50 @@ class LinkedInAdapter(PlatformAdapter):
             username = creds.username or name
         scopes = list(creds.scopes) or (creds.secrets.get("scopes") or " ".join(SCOPES)).split()
         return ConnectionCheck(True, message, username, scopes)
+
+    # ----- connecting --------------------------------------------------------------------
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The member, from OpenID Connect's ``/v2/userinfo``."""
+        result = await self.api.call(creds, "GET", creds.base_url + "/v2/userinfo")
+        info = _http.json_object(result.body)
+        member = info.get("sub")
+        if not member:
+            raise PlatformError(ErrorCode.UNKNOWN_ERROR, "LinkedIn answered /v2/userinfo without a member id")
+        name = str(info.get("name") or member)
+        return Profile(
+            account_id=str(member),
+            username=name,
+            display_name=name,
+            avatar_url=str(info["picture"]) if info.get("picture") else None,
+            secrets={"author_urn": f"urn:li:person:{member}"},
+        )
+
+    async def managed_pages(self, creds: Credentials) -> list[Profile]:
+        """The organisations the member administers (``organizationAcls``), with their names."""
+        query = "?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED&count=100"
+        result = await self.api.rest(creds, "GET", "/rest/organizationAcls" + query)
+        elements = _http.json_object(result.body).get("elements")
+        pages = []
+        for element in elements if isinstance(elements, list) else []:
+            urn = element.get("organization") if isinstance(element, dict) else None
+            if not isinstance(urn, str) or not urn.startswith("urn:li:organization:"):
+                continue
+            org_id = urn.rsplit(":", 1)[1]
+            found = await self.api.rest(creds, "GET", f"/rest/organizations/{org_id}")
+            org = _http.json_object(found.body)
+            name = str(org.get("localizedName") or org_id)
+            vanity = org.get("vanityName")
+            pages.append(
+                Profile(
+                    account_id=org_id,
+                    username=name,
+                    display_name=name,
+                    profile_url=f"https://www.linkedin.com/company/{vanity}/" if vanity else None,
+                    secrets={"author_urn": urn},
+                )
+            )
+        return pages
 
 
 ADAPTER = LinkedInAdapter

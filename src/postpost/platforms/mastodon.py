@@ -39,6 +39,7 @@ from postpost.platforms.base import (
     MediaFile,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -46,6 +47,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -88,6 +90,12 @@ DESCRIPTOR = PlatformDescriptor(
     pacing=Pacing(per_account=(RateWindow(300, 3 * 3600),)),
     scopes=tuple(DEFAULT_SCOPES.split()),
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("api", "/oauth/authorize"),
+        token=("api", "/oauth/token"),
+        scopes=tuple(DEFAULT_SCOPES.split()),
+        per_instance=True,
+    ),
 )
 
 
@@ -254,6 +262,58 @@ class MastodonAdapter(PlatformAdapter):
         username = account.get("username") or account.get("acct") or creds.username
         scopes = list(creds.scopes) or (creds.secrets.get("scopes") or DEFAULT_SCOPES).split()
         return ConnectionCheck(True, f"Connected as {username}", username, scopes)
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The account of the token (``GET /api/v1/accounts/verify_credentials``)."""
+        result = await _http.send(
+            self.http,
+            "GET",
+            creds.base_url + "/api/v1/accounts/verify_credentials",
+            client_timeout=self.timeout,
+            platform="Mastodon",
+            headers=self._auth(creds),
+        )
+        if result.status >= 300:
+            raise classify(result, creating=False)
+        account = _http.json_object(result.body)
+        if not account.get("id"):
+            raise PlatformError(ErrorCode.UNKNOWN_ERROR, "Mastodon answered verify_credentials without an id")
+        acct = account.get("acct") or account.get("username")
+        return Profile(
+            account_id=str(account["id"]),
+            username=f"@{acct}" if acct else None,
+            display_name=str(account.get("display_name") or acct or "") or None,
+            avatar_url=str(account["avatar"]) if account.get("avatar") else None,
+            profile_url=str(account["url"]) if account.get("url") else None,
+        )
+
+    async def register_app(
+        self, instance: str, *, name: str, redirect_uri: str, website: str
+    ) -> dict[str, str]:
+        """Register this server as an app on `instance` (``POST /api/v1/apps``): its client id and secret."""
+        form = {
+            "client_name": name,
+            "redirect_uris": redirect_uri,
+            "scopes": DEFAULT_SCOPES,
+            "website": website,
+        }
+        result = await _http.send(
+            self.http,
+            "POST",
+            instance + "/api/v1/apps",
+            client_timeout=self.timeout,
+            platform="Mastodon",
+            data=form,
+        )
+        app = _http.json_object(result.body)
+        if result.status >= 300 or not app.get("client_id") or not app.get("client_secret"):
+            raise PlatformError(
+                ErrorCode.UNKNOWN_ERROR,
+                f"{instance} did not register postpost as an app (HTTP {result.status}): "
+                f"{app.get('error') or _http.error_text(result.body) or 'no client id'}",
+                status=result.status,
+            )
+        return {"client_id": str(app["client_id"]), "client_secret": str(app["client_secret"])}
 
     @staticmethod
     def _auth(creds: Credentials) -> dict[str, str]:

@@ -31,6 +31,7 @@ from postpost.platforms.base import (
     MediaFile,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -205,6 +206,20 @@ class TelegramAdapter(PlatformAdapter):
             )
         rights = sorted(k for k, v in member.items() if k.startswith("can_") and v is True)
         return ConnectionCheck(True, f"Connected as @{username}", permissions=rights)
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The chat `account_id` names (a numeric id or ``@username``), by ``getChat``."""
+        chat = await self._call(creds, "getChat", json_data={"chat_id": creds.account_id})
+        if not isinstance(chat, dict) or not chat.get("id"):
+            raise PlatformError(ErrorCode.UNKNOWN_ERROR, "Telegram answered getChat without a chat id")
+        username = chat.get("username")
+        title = chat.get("title") or username or str(chat["id"])
+        return Profile(
+            account_id=str(chat["id"]),
+            username=f"@{username}" if username else str(title),
+            display_name=str(title),
+            profile_url=f"https://t.me/{username}" if username else None,
+        )
 
     async def _call(
         self,

@@ -42,6 +42,7 @@ from postpost.platforms.base import (
     MediaFile,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -49,6 +50,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -124,6 +126,16 @@ DESCRIPTOR = PlatformDescriptor(
     rotating_refresh=True,
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("authorize", "/v2/auth/authorize/"),
+        token=("auth", "/v2/oauth/token/"),
+        scopes=SCOPES,
+        pkce=False,  # TikTok asks PKCE of desktop and mobile apps only, with its own encoding
+        client_id_param="client_key",
+        scope_separator=",",
+        refreshes_access=True,
+        account_id_field="open_id",
+    ),
 )
 
 
@@ -348,6 +360,19 @@ class TikTokAdapter(PlatformAdapter):
         name = info.get("creator_username") or creds.username
         scopes = list(creds.scopes) or list(SCOPES)
         return ConnectionCheck(True, f"Connected as {name}", str(name) if name else None, scopes)
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The creator behind the token (``creator_info/query``); the open_id came with the token."""
+        info = await self._call(creds, "/v2/post/publish/creator_info/query/", {})
+        username = str(info.get("creator_username") or "") or None
+        avatar = info.get("creator_avatar_url")
+        return Profile(
+            account_id=creds.account_id,
+            username=username,
+            display_name=str(info.get("creator_nickname") or username or "") or None,
+            avatar_url=str(avatar) if avatar else None,
+            profile_url=f"https://www.tiktok.com/@{username}" if username else None,
+        )
 
     # ----- transport -----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from postpost.platforms.base import (
     InProgress,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -40,6 +41,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -106,6 +108,13 @@ DESCRIPTOR = PlatformDescriptor(
     rotating_refresh=True,
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("auth", "/i/oauth2/authorize"),
+        token=("api", "/2/oauth2/token"),
+        scopes=SCOPES,
+        client_auth="client_secret_basic",
+        refreshes_access=True,
+    ),
 )
 
 
@@ -267,6 +276,21 @@ class TwitterAdapter(PlatformAdapter):
         scope = creds.secrets.get("scope")
         permissions = scope.split() if scope else list(creds.scopes or self.descriptor.scopes)
         return ConnectionCheck(True, f"Connected as {username}", username or None, permissions)
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """``GET /2/users/me`` with the profile picture."""
+        body = await self._call(creds, "GET", "/2/users/me", params={"user.fields": "profile_image_url"})
+        data = body.get("data")
+        if not isinstance(data, dict) or not data.get("id"):
+            raise PlatformError(ErrorCode.UNKNOWN_ERROR, "X answered /2/users/me without a user id")
+        username = str(data.get("username") or "") or None
+        return Profile(
+            account_id=str(data["id"]),
+            username=username,
+            display_name=str(data.get("name") or username or "") or None,
+            avatar_url=str(data["profile_image_url"]) if data.get("profile_image_url") else None,
+            profile_url=f"https://x.com/{username}" if username else None,
+        )
 
     # ----- transport ---------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from postpost.platforms.base import (
     MediaFile,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -42,6 +43,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -126,6 +128,13 @@ DESCRIPTOR = PlatformDescriptor(
     },
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("authorize", "/o/oauth2/v2/auth"),
+        token=("auth", "/token"),
+        scopes=SCOPES,
+        authorize_params={"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"},
+        refreshes_access=True,
+    ),
 )
 
 
@@ -365,6 +374,26 @@ class YouTubeAdapter(PlatformAdapter):
         name = snippet.get("title") or handle
         scopes = list(creds.scopes) or list(SCOPES)
         return ConnectionCheck(True, f"Connected as {name}", str(handle) if handle else None, scopes)
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The channel of the Google account (``channels.list?mine=true``)."""
+        found = await self._get(creds, "channels", {"part": "snippet", "mine": "true"})
+        items = found.get("items") or []
+        if not items or not items[0].get("id"):
+            raise PlatformError(ErrorCode.UNKNOWN_ERROR, "This Google account has no YouTube channel")
+        channel = str(items[0]["id"])
+        snippet = items[0].get("snippet") or {}
+        handle = snippet.get("customUrl")
+        thumbnail = ((snippet.get("thumbnails") or {}).get("default") or {}).get("url")
+        return Profile(
+            account_id=channel,
+            username=str(handle) if handle else None,
+            display_name=str(snippet.get("title") or handle or channel),
+            avatar_url=str(thumbnail) if thumbnail else None,
+            profile_url=f"https://www.youtube.com/{handle}"
+            if handle
+            else f"https://www.youtube.com/channel/{channel}",
+        )
 
     # ----- transport -----------------------------------------------------------------------
 

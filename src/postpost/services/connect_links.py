@@ -60,6 +60,13 @@ class LinkSigner:
 
     async def resolve(self, session: AsyncSession, token: str) -> User | None:
         """The user a valid, unexpired token belongs to; None otherwise."""
+        user = await self.owner(session, token)
+        if user is None or user.connect_expires_at is None or user.connect_expires_at <= utcnow():
+            return None
+        return user
+
+    async def owner(self, session: AsyncSession, token: str) -> User | None:
+        """The user whose current link carries `token`, expired or not; None for any other token."""
         user_id, _, _mac = token.partition(".")
         if not is_object_id(user_id):
             return None
@@ -67,7 +74,5 @@ class LinkSigner:
         if user is None or user.connect_nonce is None:
             return None
         if not hmac.compare_digest(self.token(user.id, user.connect_nonce), token):
-            return None
-        if user.connect_expires_at is None or user.connect_expires_at <= utcnow():
             return None
         return user

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.db.models import Connection, Post
 from postpost.errors import Conflict, InvalidInput, NotFound
-from postpost.ids import utcnow
-from postpost.platforms.base import Credentials, Secrets
+from postpost.ids import iso, utcnow
+from postpost.platforms.base import Credentials, ErrorCode, PlatformError, Secrets
 from postpost.platforms.registry import PLATFORM_NAMES, adapter_classes, descriptor
 from postpost.security import SecretBox
 
@@ -48,6 +48,19 @@ def token_expires_in(expires_at: datetime | None, now: datetime) -> str | None:
     if days:
         return f"{days}d {hours}h"
     return f"{hours}h" if hours else "< 1h"
+
+
+def expired_connection(title: str, expires_at: datetime | None, now: datetime) -> PlatformError | None:
+    """The failure of a post due on a connection that stopped working (None while it works)."""
+    if expires_at is None or expires_at > now:
+        return None
+    return PlatformError(
+        ErrorCode.PLATFORM_AUTH_EXPIRED,
+        f"The {title} connection expired at {iso(expires_at)}. Reconnect the account on its connect "
+        "page (`postpost connections link --user <user id>` prints the link; a workspace owner gets it "
+        "from POST /api/v1/workspace/users/<user id>/connection-url), then schedule the post again.",
+        retryable=False,
+    )
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,13 @@ async def assert_can_schedule(
         )
 
 
-async def _check_connections(session: AsyncSession, ent: Entitlements, owner: str) -> None:
+async def assert_can_connect(session: AsyncSession, ent: Entitlements, owner: str) -> None:
+    """CONNECTIONS_OVER_LIMIT when one more connection would exceed the plan (checks serialised)."""
+    await lock_budget(session, owner)
+    await _check_connections(session, ent, owner, adding=1)
+
+
+async def _check_connections(session: AsyncSession, ent: Entitlements, owner: str, adding: int = 0) -> None:
     if ent.connections is None:
         return
     count = (
@@ -141,7 +147,7 @@ async def _check_connections(session: AsyncSession, ent: Entitlements, owner: st
         )
         or 0
     )
-    if count > ent.connections:
+    if count + adding > ent.connections:
         raise LimitExceeded(
             "Account over channel limit",
             "CONNECTIONS_OVER_LIMIT",
@@ -151,9 +157,9 @@ async def _check_connections(session: AsyncSession, ent: Entitlements, owner: st
                 ent,
                 limit=ent.connections,
                 used=count,
-                requested=0,
-                remaining=0,
-                overLimitBy=count - ent.connections,
+                requested=adding,
+                remaining=max(ent.connections - count, 0),
+                overLimitBy=count + adding - ent.connections,
             ),
         )
 

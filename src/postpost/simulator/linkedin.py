@@ -276,6 +276,8 @@ class LinkedInFake(Fake):
             Route("/oauth/v2/authorization", self.authorize, methods=["GET"]),
             Route("/oauth/v2/accessToken", self.access_token, methods=["POST"]),
             Route("/v2/userinfo", self.userinfo, methods=["GET"]),
+            Route("/rest/organizationAcls", self.organization_acls, methods=["GET"]),
+            Route("/rest/organizations/{id}", self.organization, methods=["GET"]),
             Route("/rest/posts", self.create_post, methods=["POST"]),
             Route("/rest/posts/{urn}", self.get_post, methods=["GET"]),
             Route("/rest/images", self.images_action, methods=["POST"]),
@@ -473,6 +475,39 @@ class LinkedInFake(Fake):
                 "email": f"{member.lower()}@sandbox.invalid",
             }
         )
+
+    # ----- organisations ---------------------------------------------------------------
+
+    async def organization_acls(self, request: Request) -> Response:
+        """``GET /rest/organizationAcls?q=roleAssignee``: the two sandbox organisations a member runs."""
+        member = self._versioned(request)
+        if isinstance(member, Response):
+            return member
+        if request.query_params.get("q") != "roleAssignee":
+            return li_error(400, "Unsupported finder", code="ILLEGAL_ARGUMENT")
+        elements = [
+            {
+                "roleAssignee": f"urn:li:person:{member}",
+                "role": "ADMINISTRATOR",
+                "state": "APPROVED",
+                "organization": f"urn:li:organization:{org}",
+            }
+            for org in sandbox_organizations(member)
+        ]
+        return JSONResponse(
+            {"elements": elements, "paging": {"count": 100, "start": 0, "total": len(elements)}}
+        )
+
+    async def organization(self, request: Request) -> Response:
+        """``GET /rest/organizations/{id}``: any numeric id is a sandbox organisation."""
+        member = self._versioned(request)
+        if isinstance(member, Response):
+            return member
+        org = request.path_params["id"]
+        if not org.isascii() or not org.isdigit():
+            return li_error(404, f"Organization {org} does not exist", code="NOT_FOUND")
+        name = f"Sandbox Organization {org}"
+        return JSONResponse({"id": int(org), "localizedName": name, "vanityName": f"sandbox-org-{org}"})
 
     # ----- media -----------------------------------------------------------------------
 
@@ -752,6 +787,12 @@ class LinkedInFake(Fake):
         if post is None:
             return li_error(404, f"Post {request.path_params['urn']} does not exist", code="NOT_FOUND")
         return JSONResponse(post.json)
+
+
+def sandbox_organizations(member: str) -> list[str]:
+    """The ids of the organisations a sandbox member administers (two, derived from the member)."""
+    digest = hashlib.sha256(member.encode()).digest()
+    return [str(10_000_000 + int.from_bytes(digest[i : i + 4], "big") % 90_000_000) for i in (0, 4)]
 
 
 def _base(request: Request) -> str:

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from postpost.simulator._mastodon_media import PROCESSING_ERROR, MediaStore, Refused, media_configuration
+from postpost.simulator._mastodon_oauth import InstanceOAuth
 from postpost.simulator.fake import Fake
 from postpost.simulator.faults import MEDIA, media_fault
 from postpost.simulator.world import World, iso_timestamp
@@ -158,6 +159,7 @@ class MastodonFake(Fake):
         self.idempotency: dict[tuple[str, str], tuple[str, float]] = {}
         self.last_id = 0
         self.media = MediaStore(world, processing_seconds, self.next_status_id)
+        self.oauth = InstanceOAuth(world)
 
     def routes(self) -> list[BaseRoute]:
         """Routes relative to the instance base URL."""
@@ -170,6 +172,9 @@ class MastodonFake(Fake):
             Route("/api/v1/accounts/{id}/statuses", self.account_statuses, methods=["GET"]),
             Route("/api/v2/instance", self.instance_v2, methods=["GET"]),
             Route("/api/v1/instance", self.instance_v1, methods=["GET"]),
+            Route("/api/v1/apps", self.oauth.register, methods=["POST"]),
+            Route("/oauth/authorize", self.oauth.authorize, methods=["GET"]),
+            Route("/oauth/token", self.oauth.token, methods=["POST"]),
         ]
 
     def forget(self, account: str | None = None) -> None:
@@ -178,6 +183,7 @@ class MastodonFake(Fake):
             self.statuses.clear()
             self.by_account.clear()
             self.idempotency.clear()
+            self.oauth.forget()
             return
         for status_id in self.by_account.pop(account, []):
             self.statuses.pop(status_id, None)

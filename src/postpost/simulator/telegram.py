@@ -17,6 +17,7 @@ characters after `parse_mode` is applied. The control listing shows an album as 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import re
@@ -164,7 +165,7 @@ def _int(value: Any) -> int | None:
 
 
 class TelegramFake(Fake):
-    """The Bot API: getMe, getChatMember, sendMessage, sendPhoto, sendVideo, sendMediaGroup."""
+    """The Bot API: getMe, getChat, getChatMember, sendMessage, sendPhoto, sendVideo, sendMediaGroup."""
 
     name = "telegram"
 
@@ -177,6 +178,7 @@ class TelegramFake(Fake):
         self.interrupted: set[tuple[str, str]] = set()
         self._methods = {
             "getme": self.get_me,
+            "getchat": self.get_chat,
             "getchatmember": self.get_chat_member,
             "sendmessage": self.send_message,
             "sendphoto": self.send_photo,
@@ -279,6 +281,19 @@ class TelegramFake(Fake):
                 "has_main_web_app": False,
             }
         )
+
+    async def get_chat(self, bot: int, params: Params, files: dict[str, UploadFile]) -> Response:
+        """A chat by id, or a public channel by ``@username`` (its id derived from the name)."""
+        name = str(params.get("chat_id") or "").strip()
+        if name.startswith("@") and re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", name):
+            digest = int.from_bytes(hashlib.sha256(name[1:].lower().encode()).digest()[:8], "big")
+            chat = Chat(-(10**12 + 10**9 + digest % (9 * 10**9)))  # -100 and ten digits
+            self._forbidden(chat, self.members.get(chat.key, Membership()))
+            return ok({**chat.as_json(), "username": name[1:]})
+        chat = self._chat(params)
+        if chat.kind == "channel":
+            self._forbidden(chat, self.members.get(chat.key, Membership()))
+        return ok(chat.as_json())
 
     async def get_chat_member(self, bot: int, params: Params, files: dict[str, UploadFile]) -> Response:
         chat = self._chat(params)

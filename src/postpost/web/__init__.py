@@ -1,0 +1,1 @@
+"""Server-rendered pages (plain HTML, no JavaScript needed)."""
