@@ -44,6 +44,14 @@ TOOL_NAMES = {
     "test_connection",
     "preview_split",
     "list_webhooks",
+    "linkedin_post_stats",
+    "linkedin_account_stats",
+    "linkedin_followers",
+    "linkedin_profile_summary",
+    "linkedin_create_reaction",
+    "linkedin_delete_reaction",
+    "linkedin_create_comment",
+    "linkedin_delete_comment",
 }
 
 
@@ -84,6 +92,11 @@ async def test_initialize_and_tool_schemas(mcp_url: str, make_user: MakeUser) ->
     }
     assert "bluesky-did:plc:" in create["properties"]["platforms"]["description"]
     assert "telegram--100" in create["properties"]["platforms"]["description"]
+    stats = tools["linkedin_post_stats"].input_schema
+    assert stats["required"] == ["platformId", "postedId"]
+    assert "SHARE" in stats["properties"]["queryTypes"]["items"]["enum"]
+    date_range = tools["linkedin_followers"].input_schema["properties"]["dateRange"]
+    assert date_range["properties"]["start"]["required"] == ["year", "month", "day"], "inlined, no $ref"
     assert "2026-03-01T14:00:00Z" in create["properties"]["scheduledTime"]["description"]
     listing = tools["list_posts"].input_schema["properties"]
     assert (listing["page"]["default"], listing["limit"]["default"], listing["limit"]["maximum"]) == (

@@ -8,13 +8,15 @@ platformIds and ISO 8601 times with a zone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from postpost.media.formats import accepted_types
+from postpost.platforms._linkedin_insights import METRICS
 from postpost.platforms.registry import PLATFORM_NAMES
+from postpost.services.linkedin_input import AGGREGATIONS, COMMENT_MAX, REACTIONS
 from postpost.services.listing import GROUP_STATUSES, SORT_FIELDS
 from postpost.services.posts import EDITABLE
 
@@ -152,10 +154,118 @@ class PreviewSplit(ToolArguments):
     )
 
 
+LINKEDIN_ID = (
+    "A LinkedIn connection's platformId from list_connections, e.g. 'linkedin-Tz9W5i6ZYG' (a member) "
+    "or 'linkedin-2414183' (a company page connected as an organisation)."
+)
+POSTED_ID = (
+    "The LinkedIn post: its URN, e.g. 'urn:li:share:7123456789012345678' or "
+    "'urn:li:ugcPost:7123456789012345678' (a published post's postedId in get_post), or "
+    "'urn:li:activity:7123456789012345678' from the post's web address."
+)
+QUERY_TYPES = (
+    "Metrics to fetch: any of {metrics}; 'SHARE' is accepted for RESHARE. Omit for all of them."
+).format(metrics=", ".join(METRICS))
+REPLY_FIELDS = "Answers with the REST body of the same route."
+
+
+class Day(BaseModel):
+    """A calendar day, as LinkedIn's routes take it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: int = Field(description="e.g. 2026")
+    month: int = Field(description="1 to 12")
+    day: int = Field(description="1 to 31")
+
+
+class DateRange(BaseModel):
+    """Both days included: {start: 2026-01-01, end: 2026-01-31} is all of January."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: Day
+    end: Day
+
+
+Metric = Annotated[str, Field(json_schema_extra={"enum": [*METRICS, "SHARE", "ALL"]})]
+
+
+def _query_types(values: list[str] | None) -> list[str] | str:
+    """The REST `queryTypes`: PostPost's MCP spelling SHARE is LinkedIn's RESHARE; none means ALL."""
+    if not values:
+        return "ALL"
+    return ["RESHARE" if value.upper() == "SHARE" else value for value in values]
+
+
+class LinkedInAccountRef(ToolArguments):
+    platform_id: str = Field(description=LINKEDIN_ID)
+
+
+class LinkedInPostStats(LinkedInAccountRef):
+    posted_id: str = Field(description=POSTED_ID)
+    query_types: list[Metric] | None = Field(None, description=QUERY_TYPES)
+
+    def rest_body(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().rest_body(exclude={"query_types"}) | {"queryTypes": _query_types(self.query_types)}
+
+
+class LinkedInAccountStats(LinkedInAccountRef):
+    query_types: list[Metric] | None = Field(None, description=QUERY_TYPES)
+    aggregation: str = choice(
+        AGGREGATIONS,
+        "TOTAL: one figure per metric; DAILY: one per day (the last 30 days by default).",
+        "TOTAL",
+    )
+    date_range: DateRange | None = Field(None, description="Only posts of these days (both included).")
+
+    def rest_body(self, *, exclude: set[str] | None = None) -> dict[str, Any]:
+        return super().rest_body(exclude={"query_types"}) | {"queryTypes": _query_types(self.query_types)}
+
+
+class LinkedInFollowers(LinkedInAccountRef):
+    period: str = choice(
+        ("lifetime", "daily"),
+        "lifetime: the follower count; daily: new followers per day (needs dateRange).",
+        "lifetime",
+    )
+    date_range: DateRange | None = Field(None, description="The days of a daily series (both included).")
+
+
+class LinkedInProfileSummary(LinkedInAccountRef):
+    date_range: DateRange | None = Field(
+        None, description="With it, follower growth and post totals within these days (both included)."
+    )
+
+
+class LinkedInPostRef(LinkedInAccountRef):
+    posted_id: str = Field(description=POSTED_ID)
+
+
+class LinkedInReaction(LinkedInPostRef):
+    reaction_type: str = choice(REACTIONS, "The reaction (LIKE is the thumbs-up).", ...)
+
+
+class LinkedInComment(LinkedInPostRef):
+    message: str = Field(description=f"The comment's text, at most {COMMENT_MAX:,} characters.")
+    parent_comment: str | None = Field(
+        None,
+        description="To reply to a comment: its URN, e.g. "
+        "'urn:li:comment:(urn:li:activity:7123456789012345678,7234567890123456789)'.",
+    )
+
+
+class LinkedInCommentRef(LinkedInPostRef):
+    comment_id: str = Field(
+        description="The comment to delete: its number (the id linkedin_create_comment returned) or "
+        "its full 'urn:li:comment:(…)' URN."
+    )
+
+
 def input_schema(model: type[ToolArguments]) -> dict[str, Any]:
     """The model's JSON schema as a tool input schema: no titles, optional fields not nullable,
     `asUserId` last."""
-    schema = model.model_json_schema(by_alias=True)
+    schema = _inlined(model.model_json_schema(by_alias=True))
     schema.pop("title", None)
     schema.pop("description", None)
     required = set(schema.get("required", ()))
@@ -165,8 +275,31 @@ def input_schema(model: type[ToolArguments]) -> dict[str, Any]:
         branches = prop.get("anyOf")
         if name not in required and branches and {"type": "null"} in branches and len(branches) == 2:
             prop.pop("anyOf")
-            prop.update(next(b for b in branches if b != {"type": "null"}))
+            branch = next(b for b in branches if b != {"type": "null"})
+            prop.update({key: value for key, value in branch.items() if key not in prop})
         if prop.get("default", ...) is None:
             prop.pop("default")
     properties["asUserId"] = properties.pop("asUserId")
     return schema
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its `$defs` references replaced by the definitions themselves (titles
+    dropped), so that every client reads nested arguments such as `dateRange` the same way."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return resolve(definitions[ref.removeprefix("#/$defs/")])
+        found = {key: resolve(value) for key, value in node.items() if key not in ("title", "properties")}
+        if "properties" in node:
+            found["properties"] = {name: resolve(prop) for name, prop in node["properties"].items()}
+        return found
+
+    properties = {name: resolve(prop) for name, prop in schema.get("properties", {}).items()}
+    return {**schema, "properties": properties}

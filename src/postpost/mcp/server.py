@@ -39,6 +39,7 @@ from postpost.mcp.auth import principal_for
 from postpost.mcp.deps import McpDeps
 from postpost.mcp.resources import JSON, POST_TEMPLATE, RESOURCES, reader
 from postpost.mcp.tools import TOOLS, Call, ToolSpec
+from postpost.services.linkedin_access import LinkedInFailure
 
 log = logging.getLogger("postpost.mcp")
 
@@ -136,9 +137,16 @@ async def run_tool(
 
 
 def error_text(exc: PostpostError) -> str:
-    """The REST error message; a plan limit adds its explanation."""
+    """The REST error message; a plan limit adds its explanation, a LinkedIn failure the status
+    LinkedIn answered (403, 429 with its wait) and the REST body's other fields (`details`)."""
     if isinstance(exc, LimitExceeded):
         return f"{exc.message}: {exc.fields['message']}"
+    if isinstance(exc, LinkedInFailure):
+        text = exc.message
+        if exc.status_code in (403, 429):
+            wait = (exc.headers or {}).get("Retry-After")
+            text += f" (LinkedIn answered {exc.status_code}" + (f", retry after {wait} s)" if wait else ")")
+        return f"{text}: {as_json(exc.fields)}" if exc.fields else text
     return exc.message
 
 

@@ -14,13 +14,15 @@ from typing import Any, Generic, TypeVar
 from mcp_types import Tool, ToolAnnotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost import wire
+from postpost import wire, wire_linkedin
 from postpost.mcp import arguments as args
 from postpost.mcp.deps import McpDeps
 from postpost.mcp.preview import preview_split
 from postpost.services import (
     connection_checks,
     connections,
+    linkedin_insights,
+    linkedin_social,
     listing,
     media,
     post_logs,
@@ -29,6 +31,8 @@ from postpost.services import (
     workspace,
 )
 from postpost.services.auth import Principal
+from postpost.services.credentials import CredentialStore
+from postpost.services.linkedin_access import AdapterLookup, LinkedInFailure
 
 A = TypeVar("A", bound=args.ToolArguments)
 
@@ -41,6 +45,11 @@ class Call:
     principal: Principal
     deps: McpDeps
 
+    @property
+    def linkedin(self) -> tuple[AsyncSession, Principal, CredentialStore, AdapterLookup]:
+        """The first arguments of every LinkedIn use case."""
+        return self.session, self.principal, self.deps.credentials, self.deps.adapters.get
+
 
 Handler = Callable[[Call, A], Awaitable[Any]]
 
@@ -49,7 +58,11 @@ WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world
 DELETE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
-CHECK = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+READ_PLATFORM = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+ACT = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=True)
+UNDO = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,46 @@ async def _list_webhooks(call: Call, _a: args.NoArguments) -> Any:
 
 async def _preview_split(_call: Call, a: args.PreviewSplit) -> Any:
     return preview_split(a.content, a.platforms)
+
+
+async def _linkedin_post_stats(call: Call, a: args.LinkedInPostStats) -> Any:
+    result = await linkedin_insights.post_statistics(*call.linkedin, a.rest_body())
+    return wire_linkedin.statistics(result)
+
+
+async def _linkedin_account_stats(call: Call, a: args.LinkedInAccountStats) -> Any:
+    result = await linkedin_insights.account_statistics(*call.linkedin, a.rest_body())
+    return wire_linkedin.statistics(result)
+
+
+async def _linkedin_followers(call: Call, a: args.LinkedInFollowers) -> Any:
+    return wire_linkedin.followers(await linkedin_insights.followers(*call.linkedin, a.rest_body()))
+
+
+async def _linkedin_profile_summary(call: Call, a: args.LinkedInProfileSummary) -> Any:
+    status, body = wire_linkedin.profile_summary(
+        await linkedin_insights.profile_summary(*call.linkedin, a.rest_body())
+    )
+    if status != 200:
+        raise LinkedInFailure(body["error"], status)
+    return body
+
+
+async def _linkedin_create_reaction(call: Call, a: args.LinkedInReaction) -> Any:
+    return wire_linkedin.reaction(await linkedin_social.create_reaction(*call.linkedin, a.rest_body()))
+
+
+async def _linkedin_delete_reaction(call: Call, a: args.LinkedInPostRef) -> Any:
+    return wire_linkedin.reaction(await linkedin_social.delete_reaction(*call.linkedin, a.rest_body()))
+
+
+async def _linkedin_create_comment(call: Call, a: args.LinkedInComment) -> Any:
+    return wire_linkedin.comment(await linkedin_social.create_comment(*call.linkedin, a.rest_body()))
+
+
+async def _linkedin_delete_comment(call: Call, a: args.LinkedInCommentRef) -> Any:
+    deletion = await linkedin_social.delete_comment(*call.linkedin, a.rest_body())
+    return wire_linkedin.deleted_comment(deletion)
 
 
 async def _list_workspace_users(call: Call, _a: args.NoArguments) -> Any:
@@ -221,7 +274,7 @@ TOOLS: Sequence[ToolSpec[Any]] = (
         "connection's lastError.",
         args.ConnectionRef,
         _test_connection,
-        CHECK,
+        ACT,
         "Failed to test connection",
     ),
     ToolSpec(
@@ -254,6 +307,83 @@ TOOLS: Sequence[ToolSpec[Any]] = (
         _preview_split,
         READ,
         "Failed to preview the split",
+    ),
+    ToolSpec(
+        "linkedin_post_stats",
+        "Metrics of one published LinkedIn post: impressions, members reached, reshares, reactions, "
+        "comments (cached 30 minutes; 'cachedMetrics' says which came from the cache). Give the post's "
+        "URN, e.g. 'urn:li:share:7123456789012345678', and the LinkedIn platformId that published it.",
+        args.LinkedInPostStats,
+        _linkedin_post_stats,
+        READ_PLATFORM,
+        "Failed to fetch LinkedIn post statistics",
+    ),
+    ToolSpec(
+        "linkedin_account_stats",
+        "The same metrics over all of a LinkedIn account's posts: totals (aggregation TOTAL) or one "
+        "figure per day (DAILY, the last 30 days unless dateRange says otherwise).",
+        args.LinkedInAccountStats,
+        _linkedin_account_stats,
+        READ_PLATFORM,
+        "Failed to fetch LinkedIn account statistics",
+    ),
+    ToolSpec(
+        "linkedin_followers",
+        "A LinkedIn account's follower count (period 'lifetime'), or its new followers per day "
+        "(period 'daily' with a dateRange such as {'start': {'year': 2026, 'month': 1, 'day': 1}, "
+        "'end': {'year': 2026, 'month': 1, 'day': 31}}).",
+        args.LinkedInFollowers,
+        _linkedin_followers,
+        READ_PLATFORM,
+        "Failed to fetch LinkedIn followers statistics",
+    ),
+    ToolSpec(
+        "linkedin_profile_summary",
+        "A LinkedIn account at a glance: followers (and their growth within dateRange) and the totals of "
+        "its posts' impressions, members reached, reactions, comments and reshares. A figure LinkedIn "
+        "could not give counts 0 and is listed in 'errors' with partialData true.",
+        args.LinkedInProfileSummary,
+        _linkedin_profile_summary,
+        READ_PLATFORM,
+        "Failed to fetch LinkedIn profile summary",
+    ),
+    ToolSpec(
+        "linkedin_create_reaction",
+        "React to a LinkedIn post as the connected account (one reaction per post: delete it to change "
+        "it). An 'urn:li:activity:…' is sent as the matching 'urn:li:ugcPost:…' (see urnTranslated).",
+        args.LinkedInReaction,
+        _linkedin_create_reaction,
+        ACT,
+        "Failed to create LinkedIn reaction",
+    ),
+    ToolSpec(
+        "linkedin_delete_reaction",
+        "Remove the connected account's reaction from a LinkedIn post.",
+        args.LinkedInPostRef,
+        _linkedin_delete_reaction,
+        ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+        "Failed to delete LinkedIn reaction",
+    ),
+    ToolSpec(
+        "linkedin_create_comment",
+        "Comment on a LinkedIn post as the connected account, or reply to a comment with parentComment. "
+        "Returns the comment's id and commentUrn (keep them to delete it).",
+        args.LinkedInComment,
+        _linkedin_create_comment,
+        ACT,
+        "Failed to create LinkedIn comment",
+    ),
+    ToolSpec(
+        "linkedin_delete_comment",
+        "Delete a comment the connected account made on a LinkedIn post.",
+        args.LinkedInCommentRef,
+        _linkedin_delete_comment,
+        ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+        ),
+        "Failed to delete LinkedIn comment",
     ),
     ToolSpec(
         "list_workspace_users",
