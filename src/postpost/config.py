@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_public_url: str | None = None
+    # X bookmarks: the auto-sync period (3 times a day; 0 turns it off), and how often the
+    # workers look for bookmark media to download
+    x_bookmarks_sync_interval_seconds: float = 28_800.0
+    x_bookmarks_poll_seconds: float = 5.0
 
     @cached_property
     def resolved_database_url(self) -> str:

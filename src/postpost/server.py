@@ -16,6 +16,7 @@ from postpost.sandbox import SANDBOX_PATH
 from postpost.sandbox_control import SandboxControl
 from postpost.security import KeyHasher
 from postpost.services.media_sweeper import MediaSweeper
+from postpost.services.x_bookmarks.jobs import XBookmarkJobs
 from postpost.simulator import create_simulator_app
 from postpost.storage import open_storage
 
@@ -50,12 +51,22 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
             sweeper.stop()
             await asyncio.gather(task, return_exceptions=True)
 
+    @asynccontextmanager
+    async def x_bookmark_jobs() -> AsyncIterator[object]:
+        jobs = XBookmarkJobs(settings, database, storage, sandbox_url=sandbox_url)
+        task = asyncio.create_task(jobs.run())
+        try:
+            yield jobs
+        finally:
+            jobs.stop()
+            await asyncio.gather(task, return_exceptions=True)
+
     app = create_app(
         settings,
         database,
         sandbox_url=sandbox_url,
         own_database=True,
-        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper],
+        hooks=([workers, x_bookmark_jobs] if settings.workers > 0 else []) + [media_sweeper],
         storage=storage,
     )
     if settings.sandbox:

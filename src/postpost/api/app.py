@@ -11,7 +11,7 @@ from postpost import __version__
 from postpost.api.body_limit import BodyLimitMiddleware
 from postpost.api.deps import Services
 from postpost.api.errors import install_error_handlers
-from postpost.api.routes import connection_checks, connections, logs, media, posts, workspace
+from postpost.api.routes import connection_checks, connections, logs, media, posts, workspace, x_bookmarks
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.platforms.registry import Adapters
@@ -76,7 +76,7 @@ def create_app(
         storage=media_storage,
     )
     install_error_handlers(app)
-    for module in (posts, media, connections, connection_checks, logs, workspace):
+    for module in (posts, media, connections, connection_checks, logs, workspace, x_bookmarks):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
     if isinstance(media_storage, LocalStorage):
         app.include_router(media.files_router)

@@ -25,7 +25,17 @@ from postpost.simulator.world import World
 
 ACCESS_TTL = 7200
 CODE_TTL = 30.0
-ALL_SCOPES = frozenset({"tweet.read", "tweet.write", "users.read", "media.write", "offline.access"})
+ALL_SCOPES = frozenset(
+    {
+        "tweet.read",
+        "tweet.write",
+        "users.read",
+        "media.write",
+        "offline.access",
+        "bookmark.read",
+        "bookmark.write",
+    }
+)
 
 
 def oauth_error(status: int, error: str, description: str) -> JSONResponse:
