@@ -6,7 +6,8 @@ chosen deterministically from the account id: some carry photos, some a video or
 some quote another tweet. Tweets the account posted (or seeded ones) can be bookmarked and
 unbookmarked with X's own endpoints. The list is in bookmark order, newest first, and pages
 with opaque ``pagination_token`` values bound to the account, as on X. Answers carry the
-``x-rate-limit-*`` headers of the user's 15-minute window (180 lookups, 50 changes).
+``x-rate-limit-*`` headers of the user's 15-minute window (180 lookups, 50 changes). A fault
+queued for the account through the control API is played on the next lookup.
 
 Expansions (``author_id``, ``attachments.media_keys``, ``referenced_tweets.id``,
 ``referenced_tweets.id.author_id``) fill ``includes``; ``tweet.fields``, ``user.fields`` and
@@ -22,7 +23,7 @@ import html
 import io
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -125,6 +126,7 @@ class Entry:
 Lookup = Callable[[str], Stored | None]
 Authorize = Callable[..., Any]
 Limit = Callable[[Any, str], Response | None]
+Fault = Callable[[str], Awaitable[Response | None]]
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -326,12 +328,14 @@ def _zero_metrics() -> dict[str, int]:
 
 
 class BookmarkRoutes:
-    """The HTTP side; `authorize(request, *scopes)` and `limit(caller, family)` come from the fake."""
+    """The HTTP side. From the fake: `authorize(request, *scopes)`, `limit(caller, family)`, and
+    `fault(account)`, a queued fault's answer (or delay) for a lookup."""
 
-    def __init__(self, store: BookmarkStore, authorize: Authorize, limit: Limit) -> None:
+    def __init__(self, store: BookmarkStore, authorize: Authorize, limit: Limit, fault: Fault) -> None:
         self.store = store
         self.authorize = authorize
         self.limit = limit
+        self.fault = fault
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -359,6 +363,9 @@ class BookmarkRoutes:
         caller = self._caller(request, "bookmarks", "bookmark.read")
         if isinstance(caller, Response):
             return caller
+        failed = await self.fault(caller.account)
+        if failed is not None:
+            return failed
         q = request.query_params
         raw_max = q.get("max_results", "100")
         if not (raw_max.isascii() and raw_max.isdigit() and 1 <= int(raw_max) <= 100):

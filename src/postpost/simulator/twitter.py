@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 import regex
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -184,7 +185,7 @@ class TwitterFake(Fake):
             Route("/2/media/metadata", self.metadata, methods=["POST"]),
             Route("/i/oauth2/authorize", self.oauth.authorize, methods=["GET"]),
             Route("/2/oauth2/token", self.oauth.token, methods=["POST"]),
-            *BookmarkRoutes(self.bookmarks, self._caller, self._limited).routes(),
+            *BookmarkRoutes(self.bookmarks, self._caller, self._limited, self._read_fault).routes(),
         ]
 
     def forget(self, account: str | None = None) -> None:
@@ -265,6 +266,21 @@ class TwitterFake(Fake):
                 if isinstance(faults, list) and faults and faults[0] in MEDIA:
                     return self.world.faults.pop(self.name, account)
         return None
+
+    async def _read_fault(self, account: str) -> Response | None:
+        """A queued fault (not a media one) played on a read: X's error answer, or a delay first."""
+        queue = next(
+            (q for q in self.world.faults.pending() if (q["platform"], q["account"]) == (self.name, account)),
+            None,
+        )
+        faults = queue["faults"] if queue is not None else None
+        if not isinstance(faults, list) or not faults or faults[0] in MEDIA:
+            return None
+        fault = self.world.faults.pop(self.name, account)
+        if fault in ("slow", "timeout-after-commit"):
+            await anyio.sleep(self.world.slow_seconds if fault == "slow" else self.world.stall_seconds)
+            return None
+        return self.fault_response(str(fault))
 
     # ----- authentication -----------------------------------------------------------------
 
