@@ -1,12 +1,15 @@
 """Full-text search over X bookmarks: the structures each engine keeps and how to query them.
 
 PostgreSQL: `x_bookmarks.search_vector`, a stored generated `tsvector` (tweet text weighted A,
-author username and name weighted B, English configuration) with a GIN index; ranked with
-`ts_rank_cd`.
+author username and name weighted B, English configuration, and the owner lexeme below without
+a position) with a GIN index; ranked with `ts_rank`.
 
 SQLite: `x_bookmarks_fts`, a contentless FTS5 table (porter stemming) whose rowid is the
-bookmark's `seq`, kept in step by triggers on `x_bookmarks`. Its `owner` column holds one token
-per bookmark naming the user, so a search reads only that user's postings; ranked with `bm25`.
+bookmark's `seq`, kept in step by triggers on `x_bookmarks`. Its `owner` column holds the owner
+token; ranked with `bm25`.
+
+On both engines the owner token `u<user id>0` is indexed with every bookmark, so a search
+intersects the user's postings with the words' inside the full-text index.
 
 These objects are created by migration 0010 (they are not SQLAlchemy models); `include_object`
 tells schema comparisons to leave them out.
@@ -31,7 +34,7 @@ def search_terms(query: str) -> list[str]:
 
 
 def fts_owner(user_id: str) -> str:
-    """The token of the FTS5 `owner` column for `user_id` (a final digit keeps stemming off it)."""
+    """The owner token of `user_id`'s bookmarks (a final digit keeps stemming off it)."""
     return f"u{user_id}0"
 
 

@@ -23,7 +23,8 @@ FTS_TABLE = "x_bookmarks_fts"
 PG_VECTOR = (
     "setweight(to_tsvector('english', coalesce(text, '')), 'A') || "
     "setweight(to_tsvector('english', "
-    "coalesce(author_username, '') || ' ' || coalesce(author_name, '')), 'B')"
+    "coalesce(author_username, '') || ' ' || coalesce(author_name, '')), 'B') || "
+    "('u' || user_id || '0')::tsvector"
 )
 PG_COLUMN = "search_vector"
 PG_INDEX = "ix_x_bookmarks_search"
