@@ -68,6 +68,12 @@ async def state_of(session: AsyncSession, user_id: str, *, lock: bool = False) -
     return state
 
 
+async def read_state(session: AsyncSession, user_id: str) -> XBookmarkState:
+    """The user's state row, or (without writing anything) one with the defaults."""
+    found = await session.get(XBookmarkState, user_id)
+    return found if found is not None else XBookmarkState(user_id=user_id, **DEFAULT_STATE)
+
+
 DEFAULT_STATE: dict[str, Any] = {
     "export_times": [],
     "download_images": True,

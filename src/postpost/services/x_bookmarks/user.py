@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postpost.db.models import XBookmarkMedia, XBookmarkSyncLog
 from postpost.ids import utcnow
 from postpost.services.auth import Principal
-from postpost.services.x_bookmarks.access import require_access, state_of, x_connection
+from postpost.services.x_bookmarks.access import read_state, require_access, state_of, x_connection
 from postpost.services.x_bookmarks.errors import invalid, not_connected
 from postpost.services.x_bookmarks.query import clamp
 from postpost.services.x_bookmarks.quota import Balance, balance_of
@@ -63,8 +63,7 @@ async def balance_report(session: AsyncSession, principal: Principal, now: datet
     connection = await x_connection(session, principal.user_id)
     if connection is None:
         return BalanceReport(balance, None)
-    state = await state_of(session, principal.user_id)
-    await session.commit()
+    state = await read_state(session, principal.user_id)
     summary = ConnectionSummary(
         connection.username,
         connection.display_name,
@@ -80,8 +79,7 @@ async def get_settings(session: AsyncSession, principal: Principal) -> dict[str,
     await require_access(session, principal)
     if await x_connection(session, principal.user_id) is None:
         raise not_connected(404)
-    state = await state_of(session, principal.user_id)
-    await session.commit()
+    state = await read_state(session, principal.user_id)
     return {name: bool(getattr(state, column)) for name, column in SETTINGS.items()}
 
 
