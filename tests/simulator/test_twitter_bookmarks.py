@@ -20,6 +20,17 @@ def bookmarks(account: str = "111") -> str:
     return f"{X}/2/users/{account}/bookmarks"
 
 
+async def writer_token(client: httpx.AsyncClient, account: str = "111") -> dict[str, str]:
+    """Authorization for `account` with bookmark.write, through the fake's OAuth flow."""
+    from tests.simulator.test_twitter import authorize, exchange
+
+    code = await authorize(
+        client, scope="tweet.read users.read bookmark.read bookmark.write", sandbox_user=account
+    )
+    tokens = (await client.post(f"{X}/2/oauth2/token", data=exchange(code))).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
 async def test_every_account_has_plain_english_bookmarks_with_media(
     client: httpx.AsyncClient, clock: FakeClock
 ):
@@ -63,7 +74,10 @@ async def test_pages_newest_bookmark_first(client: httpx.AsyncClient, clock: Fak
     first = (await client.get(bookmarks(), headers=auth(clock), params={"max_results": "2"})).json()
     posted = await client.post(f"{X}/2/tweets", json={"text": "A fresh thought"}, headers=auth(clock))
     tweet_id = posted.json()["data"]["id"]
-    added = await client.post(bookmarks(), json={"tweet_id": tweet_id}, headers=auth(clock))
+    refused = await client.post(bookmarks(), json={"tweet_id": tweet_id}, headers=auth(clock))
+    assert refused.status_code == 403  # sandbox tokens read bookmarks; writing needs bookmark.write
+    writer = await writer_token(client)
+    added = await client.post(bookmarks(), json={"tweet_id": tweet_id}, headers=writer)
     assert added.status_code == 200 and added.json() == {"data": {"bookmarked": True}}
     top = (await client.get(bookmarks(), headers=auth(clock), params={"max_results": "1"})).json()["data"]
     assert top[0]["id"] == tweet_id and top[0]["text"] == "A fresh thought"
@@ -71,7 +85,7 @@ async def test_pages_newest_bookmark_first(client: httpx.AsyncClient, clock: Fak
         bookmarks(), headers=auth(clock), params={"pagination_token": first["meta"]["next_token"]}
     )
     assert [t["id"] for t in rest.json()["data"]] == [t["id"] for t in everything[2:]]
-    removed = await client.delete(f"{bookmarks()}/{tweet_id}", headers=auth(clock))
+    removed = await client.delete(f"{bookmarks()}/{tweet_id}", headers=writer)
     assert removed.json() == {"data": {"bookmarked": False}}
     assert (await client.get(bookmarks(), headers=auth(clock))).json()["data"][0]["id"] == everything[0]["id"]
 
@@ -96,7 +110,7 @@ async def test_refusals(client: httpx.AsyncClient, clock: FakeClock):
     assert theirs.status_code == 403
     assert theirs.json()["detail"] == "You are not permitted to use OAuth2 on behalf of another user."
     assert (await client.get(bookmarks(), headers={"Authorization": "Bearer nope"})).status_code == 401
-    bad = await client.post(bookmarks(), json={"tweet_id": "1"}, headers=auth(clock))
+    bad = await client.post(bookmarks(), json={"tweet_id": "1"}, headers=await writer_token(client))
     assert bad.status_code == 400
 
 
