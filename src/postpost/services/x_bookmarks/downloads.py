@@ -93,7 +93,7 @@ async def claim(database: Database, *, now: datetime, limit: int = BATCH) -> lis
                 XBookmarkMedia.attempts,
             )
         )
-        found = [Download(*row, lease=lease) for row in claimed.tuples()]
+        found = [Download(*row, lease=lease) for row in claimed]
         await session.commit()
     return found
 

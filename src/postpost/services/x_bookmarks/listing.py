@@ -149,7 +149,7 @@ async def _page(
         rows = list(await session.scalars(list_statement(user_id, query)))
         total = await session.scalar(count_statement(dialect, user_id, query)) if count else 0
         return rows, total or 0
-    found = (await session.execute(search_statement(dialect, user_id, query))).tuples().all()
+    found = (await session.execute(search_statement(dialect, user_id, query))).all()
     if found:
         return [row for row, _ in found], found[0][1]
     beyond = count and query.page > 1  # past the last page: count the matches on their own

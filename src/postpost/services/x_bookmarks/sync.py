@@ -323,7 +323,7 @@ async def _known(session: AsyncSession, user_id: str, tweet_ids: list[str]) -> d
             XBookmark.user_id == user_id, XBookmark.tweet_id.in_(tweet_ids)
         )
     )
-    return {tweet_id: seq for tweet_id, seq in rows.tuples()}
+    return {tweet_id: seq for tweet_id, seq in rows}
 
 
 def _values(tweet: BookmarkedTweet, now: datetime) -> dict[str, Any]:
@@ -373,7 +373,7 @@ async def _insert(
     ]
     table = cast(Table, XBookmark.__table__)
     inserted = await session.execute(insert(table).returning(table.c.tweet_id, table.c.seq), rows)
-    return {tweet_id: seq for tweet_id, seq in inserted.tuples()}
+    return {tweet_id: seq for tweet_id, seq in inserted}
 
 
 async def _update(
@@ -397,7 +397,7 @@ async def _queue_media(
             XBookmarkMedia.bookmark_seq.in_(seqs)
         )
     )
-    seen = set(existing.tuples())
+    seen = {(seq, key) for seq, key in existing}
     rows = []
     for seq, tweet in found:
         for item in tweet.media:

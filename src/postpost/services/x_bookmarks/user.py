@@ -145,7 +145,7 @@ async def media_stats(session: AsyncSession, principal: Principal) -> dict[str, 
         .where(XBookmarkMedia.user_id == principal.user_id)
         .group_by(XBookmarkMedia.status)
     )
-    counts: dict[str, Any] = {status: count for status, count in rows.tuples()}
+    counts: dict[str, Any] = {status: count for status, count in rows}
     stats = {state: int(counts.get(state, 0)) for state in MEDIA_STATES}
     stats["total"] = sum(stats.values())
     return stats
