@@ -38,9 +38,7 @@ async def fresh_job(database):
 @pytest.fixture
 async def syncer(database, simulator):
     adapters = Adapters()
-    yield BookmarkSyncer(
-        database, CredentialStore(database, SecretBox(SECRET.encode()), simulator), adapters, simulator
-    )
+    yield BookmarkSyncer(database, CredentialStore(database, SecretBox(SECRET.encode()), simulator), adapters)
     await adapters.close()
 
 

@@ -43,7 +43,7 @@ Text = Annotated[str | None, Query()]
 
 
 def _syncer(services: Services) -> BookmarkSyncer:
-    return BookmarkSyncer(services.database, services.credentials, services.adapters, services.sandbox_url)
+    return BookmarkSyncer(services.database, services.credentials, services.adapters)
 
 
 @router.post(

@@ -103,7 +103,7 @@ class XBookmarkJobs:
             timeout=settings.platform_timeout_seconds, app_credentials=settings.platform_app
         )
         credentials = CredentialStore(database, SecretBox(settings.resolved_secret_key), sandbox_url)
-        self.syncer = BookmarkSyncer(database, credentials, self.adapters, sandbox_url)
+        self.syncer = BookmarkSyncer(database, credentials, self.adapters)
         interval = timedelta(seconds=settings.x_bookmarks_sync_interval_seconds)
         self.auto_sync = AutoSync(database, self.syncer, interval) if interval.total_seconds() > 0 else None
         self._stopping = asyncio.Event()

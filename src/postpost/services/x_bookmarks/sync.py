@@ -103,13 +103,10 @@ def max_tweets_of(raw: bytes) -> int:
 class BookmarkSyncer:
     """Syncs users' bookmarks through their X connection (one instance per process part)."""
 
-    def __init__(
-        self, database: Database, credentials: CredentialStore, adapters: Adapters, sandbox_url: str | None
-    ) -> None:
+    def __init__(self, database: Database, credentials: CredentialStore, adapters: Adapters) -> None:
         self.database = database
-        self.credentials = credentials
+        self.credentials = credentials  # its sandbox URL sends sandbox accounts to the simulator
         self.adapters = adapters
-        self.sandbox_url = sandbox_url
 
     async def sync_request(self, session: AsyncSession, principal: Principal, raw: bytes) -> SyncResult:
         """`POST /x-bookmarks/sync`: the gate, the body, then one sync from the stored cursor."""
@@ -134,11 +131,11 @@ class BookmarkSyncer:
         plan = await self._begin(user_id, entitlements, trigger, latest, started)
         try:
             page = await self._fetch(plan, max_tweets)
+            return await self._store(plan, page, entitlements, started, trigger)
         except Exception as exc:
             message = exc.message if isinstance(exc, BookmarkError) else "Sync failed unexpectedly"
             await self._fail(plan, started, trigger, message)
             raise
-        return await self._store(plan, page, entitlements, started, trigger)
 
     async def _begin(
         self, user_id: str, entitlements: Entitlements, trigger: str, latest: bool, now: datetime
