@@ -30,7 +30,7 @@ from postpost.services import accounts, connections, instance
 app = typer.Typer(
     help="postpost: self-hostable social media publishing (PostPost v1 API).", no_args_is_help=True
 )
-users_app = typer.Typer(help="Create and list users.", no_args_is_help=True)
+users_app = typer.Typer(help="Create, change and list users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 connections_app = typer.Typer(help="Add, list and remove connected social accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -152,37 +152,42 @@ def _describe(settings: Settings) -> str:
 def worker(
     processes: Annotated[int, typer.Option(help="Workers to run in this process.")] = 1,
 ) -> None:
-    """Run publishing workers, the webhook dispatcher and token upkeep (sharing one PostgreSQL)."""
+    """Run publishing workers and the background jobs (webhooks, token upkeep, X bookmarks)."""
     import signal
 
     from postpost.engine.webhook_delivery import WebhookDispatcher
     from postpost.engine.worker import Worker
+    from postpost.server import BackgroundJob
     from postpost.services.token_upkeep import TokenUpkeep
+    from postpost.services.x_bookmarks.jobs import XBookmarkJobs
+    from postpost.storage import open_storage
 
     settings = _settings()
 
     async def main() -> None:
         database = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        storage = open_storage(settings)
         try:
             await _prepare(settings, database)
-            running: list[Worker | WebhookDispatcher] = [
-                Worker(settings, database, sandbox_url=settings.resolved_sandbox_url())
-                for _ in range(processes)
+            sandbox_url = settings.resolved_sandbox_url()
+            running: list[BackgroundJob] = [
+                Worker(settings, database, sandbox_url=sandbox_url) for _ in range(processes)
             ]
             running.append(WebhookDispatcher(settings, database))
-            upkeep = TokenUpkeep(settings, database, sandbox_url=settings.resolved_sandbox_url())
+            running.append(TokenUpkeep(settings, database, sandbox_url=sandbox_url))
+            running.append(XBookmarkJobs(settings, database, storage, sandbox_url=sandbox_url))
 
             def stop_all() -> None:
-                for running_worker in running:
-                    running_worker.stop()
-                upkeep.stop()
+                for job in running:
+                    job.stop()
 
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop_all)
             err.print(f"postpost worker: {processes} worker(s) on {_describe(settings)}")
-            await asyncio.gather(*(w.run() for w in running), upkeep.run())
+            await asyncio.gather(*(job.run() for job in running))
         finally:
+            await storage.close()
             await database.dispose()
 
     try:
@@ -225,6 +230,61 @@ def users_create(
         out.print(f"API key (shown once): [bold yellow]{data['apiKey']}[/bold yellow]")
 
     _emit(as_json, data, human)
+
+
+@users_app.command("set")
+def users_set(
+    user: Annotated[str, typer.Option(help="User id.")],
+    x_bookmarks: Annotated[
+        str | None, typer.Option("--x-bookmarks", help="on or off: the X bookmarks beta.")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="starter, pro or premium.")] = None,
+    workspace: Annotated[str | None, typer.Option(help="on or off: acting for managed users.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a user's plan, workspace permission or X bookmarks flag."""
+    switches = {
+        name: _on_off(name, value)
+        for name, value in (("--x-bookmarks", x_bookmarks), ("--workspace", workspace))
+    }
+
+    async def work(_settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            found = await accounts.update_user(
+                session,
+                user,
+                plan=plan,
+                workspace=switches["--workspace"],
+                x_bookmarks=switches["--x-bookmarks"],
+            )
+            await session.commit()
+            return {
+                "userId": found.id,
+                "email": found.email,
+                "plan": found.plan_key,
+                "workspace": found.workspaces_enabled,
+                "xBookmarks": found.x_bookmarks_enabled,
+            }
+
+    data = _run(work)
+
+    def human() -> None:
+        flags = {True: "on", False: "off"}
+        out.print(
+            f"User [bold]{data['userId']}[/bold] ({data['email']}): plan {data['plan']}, "
+            f"workspace {flags[data['workspace']]}, X bookmarks {flags[data['xBookmarks']]}"
+        )
+
+    _emit(as_json, data, human)
+
+
+def _on_off(option: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() not in ("on", "off"):
+        err.print(f"[red]error:[/red] {option} must be on or off")
+        raise typer.Exit(2)
+    return value.lower() == "on"
 
 
 @users_app.command("list")

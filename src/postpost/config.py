@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     webhook_concurrency: int = 128
     webhook_concurrency_per_webhook: int = 8
     webhook_lease_seconds: float = 60.0
+    # X bookmarks: the auto-sync period (3 times a day; 0 turns it off), and how often the
+    # workers look for bookmark media to download
+    x_bookmarks_sync_interval_seconds: float = 28_800.0
+    x_bookmarks_poll_seconds: float = 5.0
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 
-from postpost.api.app import create_app
+from postpost.api.app import Hook, create_app
 from postpost.config import Settings
 from postpost.db.session import Database
 from postpost.engine.webhook_delivery import WebhookDispatcher
@@ -20,53 +21,59 @@ from postpost.sandbox_control import SandboxControl
 from postpost.security import KeyHasher
 from postpost.services.media_sweeper import MediaSweeper
 from postpost.services.token_upkeep import TokenUpkeep
+from postpost.services.x_bookmarks.jobs import XBookmarkJobs
 from postpost.simulator import create_simulator_app
 from postpost.storage import open_storage
 
 
-def build_server(settings: Settings, database: Database) -> FastAPI:
-    """The API with `settings.workers` in-process workers and a webhook dispatcher (none when
-    `workers` is 0), the MCP server at `/mcp` and, in sandbox mode, the simulator.
+class BackgroundJob(Protocol):
+    """A long-running job of a process: `run()` until `stop()` is called."""
 
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def background(make_jobs: Callable[[], Sequence[BackgroundJob]]) -> Hook:
+    """A lifespan hook that makes the jobs (in the serving loop), runs them while the app serves,
+    and stops them (and waits for them) after."""
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[object]:
+        jobs = make_jobs()
+        tasks = [asyncio.create_task(job.run()) for job in jobs]
+        try:
+            yield jobs
+        finally:
+            for job in jobs:
+                job.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return running
+
+
+def build_server(settings: Settings, database: Database) -> FastAPI:
+    """The API with its background jobs, the MCP server at `/mcp` and, in sandbox mode, the simulator.
+
+    Always: the media sweeper and token upkeep. With `settings.workers` > 0 also the publishing
+    workers, the webhook dispatcher and the X bookmarks jobs (0 makes an API-only process).
     The simulator's control routes are reached only through `SandboxControl` (API key, own accounts).
     """
     sandbox_url = settings.resolved_sandbox_url()
-
-    @asynccontextmanager
-    async def workers() -> AsyncIterator[object]:
-        running: list[Worker | WebhookDispatcher] = [
-            Worker(settings, database, sandbox_url=sandbox_url) for _ in range(settings.workers)
-        ]
-        running.append(WebhookDispatcher(settings, database))
-        tasks = [asyncio.create_task(worker.run()) for worker in running]
-        try:
-            yield running
-        finally:
-            for worker in running:
-                worker.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
     storage = open_storage(settings)
 
-    @asynccontextmanager
-    async def media_sweeper() -> AsyncIterator[object]:
-        sweeper = MediaSweeper(settings, database, storage)
-        task = asyncio.create_task(sweeper.run())
-        try:
-            yield sweeper
-        finally:
-            sweeper.stop()
-            await asyncio.gather(task, return_exceptions=True)
-
-    @asynccontextmanager
-    async def token_upkeep() -> AsyncIterator[object]:
-        upkeep = TokenUpkeep(settings, database, sandbox_url=sandbox_url)
-        task = asyncio.create_task(upkeep.run())
-        try:
-            yield upkeep
-        finally:
-            upkeep.stop()
-            await asyncio.gather(task, return_exceptions=True)
+    def jobs() -> list[BackgroundJob]:
+        found: list[BackgroundJob] = [
+            MediaSweeper(settings, database, storage),
+            TokenUpkeep(settings, database, sandbox_url=sandbox_url),
+        ]
+        if settings.workers > 0:
+            found += [Worker(settings, database, sandbox_url=sandbox_url) for _ in range(settings.workers)]
+            found += [
+                WebhookDispatcher(settings, database),
+                XBookmarkJobs(settings, database, storage, sandbox_url=sandbox_url),
+            ]
+        return found
 
     mcp = McpEndpoint(McpDeps.build(settings, database, storage, sandbox_url=sandbox_url))
     app = create_app(
@@ -74,7 +81,7 @@ def build_server(settings: Settings, database: Database) -> FastAPI:
         database,
         sandbox_url=sandbox_url,
         own_database=True,
-        hooks=([workers] if settings.workers > 0 else []) + [media_sweeper, token_upkeep, mcp.running],
+        hooks=[background(jobs), mcp.running],
         storage=storage,
     )
     mcp.mount(app)

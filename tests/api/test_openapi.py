@@ -76,6 +76,7 @@ CONTRACT = [
     ("post", "/x-bookmarks/sync"),
     ("get", "/x-bookmarks"),
     ("get", "/x-bookmarks/export"),
+    ("get", "/x-bookmarks/{id}"),
     ("get", "/x-bookmarks/balance"),
     ("get", "/x-bookmarks/user/media-stats"),
     ("get", "/x-bookmarks/sync/history"),

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from postpost.config import async_database_url
 from postpost.db.migrate import alembic_config, upgrade
 from postpost.db.models import Base
+from postpost.db.search import include_object
 from postpost.db.session import Database
 
 
@@ -32,7 +33,8 @@ async def test_upgrade_downgrade_upgrade_matches_models(empty_database_url):
         await upgrade(database)
 
         def differences(connection: Connection) -> list[object]:
-            return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+            context = MigrationContext.configure(connection, opts={"include_object": include_object})
+            return list(compare_metadata(context, Base.metadata))
 
         async with database.engine.connect() as connection:
             diff = await connection.run_sync(differences)

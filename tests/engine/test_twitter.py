@@ -187,7 +187,14 @@ async def test_test_connection(engine):
     body = r.json()
     assert body["status"] == "ok"
     assert body["username"].startswith("sandbox") and body["message"] == f"Connected as {body['username']}"
-    assert body["permissions"] == ["tweet.read", "tweet.write", "users.read", "media.write", "offline.access"]
+    assert body["permissions"] == [
+        "tweet.read",
+        "tweet.write",
+        "users.read",
+        "media.write",
+        "offline.access",
+        "bookmark.read",
+    ]
     await expire_access_token(engine, pid.split("-", 1)[1])
     r = await engine.client.post(f"/api/v1/test-connection/{pid}", headers=user.headers)
     assert r.json()["status"] == "ok"  # refreshed first, then checked

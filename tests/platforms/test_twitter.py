@@ -110,7 +110,14 @@ async def test_registry_and_descriptor() -> None:
     assert (d.text.limit, d.text.threads) == (280, True)
     assert d.text.counter("héllo 漢字 👩‍👩‍👧 https://example.com/" + "x" * 50) == 6 + 5 + 2 + 1 + 23
     assert d.reconciliation is Reconciliation.LOOKUP and d.rotating_refresh
-    assert d.scopes == ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+    assert d.scopes == (
+        "tweet.read",
+        "tweet.write",
+        "users.read",
+        "media.write",
+        "offline.access",
+        "bookmark.read",
+    )
     assert [(w.count, w.seconds) for w in d.pacing.per_account] == [(100, 900)]
     assert [(w.count, w.seconds) for w in d.pacing.per_app] == [(10_000, 86_400)]
     m = d.media

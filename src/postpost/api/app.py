@@ -21,6 +21,7 @@ from postpost.api.routes import (
     posts,
     webhooks,
     workspace,
+    x_bookmarks,
 )
 from postpost.config import Settings
 from postpost.db.session import Database
@@ -96,7 +97,18 @@ def create_app(
         webhook_client=webhook_client,
     )
     install_error_handlers(app)
-    for module in (posts, media, connections, connection_checks, logs, workspace, webhooks, events, linkedin):
+    for module in (
+        posts,
+        media,
+        connections,
+        connection_checks,
+        logs,
+        workspace,
+        webhooks,
+        events,
+        linkedin,
+        x_bookmarks,
+    ):
         app.include_router(module.router, prefix=API_PREFIX, tags=["v1"])
     if isinstance(media_storage, LocalStorage):
         app.include_router(media.files_router)

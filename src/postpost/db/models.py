@@ -60,6 +60,8 @@ class User(Base):
     # the connect page link: the token is derived from this nonce with the secret key, never stored
     connect_nonce: Mapped[str | None] = mapped_column(String(64))
     connect_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the X bookmarks beta, switched on per user by an operator (`postpost users set --x-bookmarks on`)
+    x_bookmarks_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -417,3 +419,141 @@ class LinkedInMetric(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScheduledJob(Base):
+    """A periodic job shared by every worker process: whoever takes the lease runs it when due."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# The integer key `seq` links a bookmark to its full-text entry (SQLite FTS5 rowid); it is the
+# rowid itself on SQLite, so it never changes. The search structures themselves (a generated
+# tsvector column with a GIN index on PostgreSQL, an FTS5 table with triggers on SQLite) are made
+# by the migration and described in `postpost.db.search`, not here.
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class XBookmark(Base):
+    """A tweet one user bookmarked on X, as last synced."""
+
+    __tablename__ = "x_bookmarks"
+    __table_args__ = (
+        UniqueConstraint("user_id", "tweet_id"),
+        Index("ix_x_bookmarks_user_tweet_date", "user_id", "tweet_created_at", "seq"),
+        Index("ix_x_bookmarks_user_synced", "user_id", "synced_at", "seq"),
+        Index("ix_x_bookmarks_user_likes", "user_id", "like_count", "seq"),
+        Index("ix_x_bookmarks_user_retweets", "user_id", "retweet_count", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(ID, unique=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    tweet_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    author_username: Mapped[str | None] = mapped_column(String(100))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    tweet_created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
+    retweet_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    quote_count: Mapped[int] = mapped_column(Integer, default=0)
+    media_kinds: Mapped[int] = mapped_column(Integer, default=0)  # bits: 1 photo, 2 video, 4 animated_gif
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    referenced_tweets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class XBookmarkMedia(Base):
+    """One photo or video of a bookmark and its copy in the media storage.
+
+    `status`: `pending` (to download, from `due_at`), `downloading` (held until `lease_until`),
+    `completed` (stored under `storage_key`), `failed` (with `error`), `skipped` (the user's
+    settings said not to download this type).
+    """
+
+    __tablename__ = "x_bookmark_media"
+    __table_args__ = (
+        UniqueConstraint("bookmark_seq", "media_key"),
+        Index("ix_x_bookmark_media_due", "status", "due_at"),
+        Index("ix_x_bookmark_media_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    bookmark_seq: Mapped[int] = mapped_column(SEQ, ForeignKey("x_bookmarks.seq", ondelete="CASCADE"))
+    media_key: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    storage_key: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class XBookmarkState(Base):
+    """One user's bookmark sync: resume cursor, sync lease, rate windows and download settings."""
+
+    __tablename__ = "x_bookmark_states"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(String(200))  # the X account the cursor belongs to
+    pagination_token: Mapped[str | None] = mapped_column(Text)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sync_status: Mapped[str | None] = mapped_column(String(16))
+    last_requested_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sync_lease_token: Mapped[str | None] = mapped_column(String(32))
+    sync_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    export_times: Mapped[list[str]] = mapped_column(JSON, default=list)
+    download_images: Mapped[bool] = mapped_column(Boolean, default=True)
+    download_videos: Mapped[bool] = mapped_column(Boolean, default=True)
+    fetch_referenced_tweets: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class XBookmarkSyncLog(Base):
+    """One sync run of one user (the sync-history endpoint)."""
+
+    __tablename__ = "x_bookmark_sync_logs"
+    __table_args__ = (Index("ix_x_bookmark_sync_logs_user", "user_id", "synced_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    has_more: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    trigger: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class XBookmarkUsage(Base):
+    """How many new bookmarks a user stored in one calendar month (UTC), for the monthly quota."""
+
+    __tablename__ = "x_bookmark_usage"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    month_key: Mapped[str] = mapped_column(String(7), primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)

@@ -51,7 +51,8 @@ from postpost.platforms.descriptor import (
 )
 from postpost.platforms.text import XWeighted
 
-SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+# bookmark.read: reading the account's bookmarks (X bookmarks, platforms/_twitter_bookmarks.py)
+SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access", "bookmark.read")
 ACCESS_TTL = timedelta(hours=2)
 REFRESH_MARGIN = timedelta(minutes=5)
 LOOKUP_SKEW = timedelta(minutes=2)

@@ -62,6 +62,28 @@ async def get_user(session: AsyncSession, user_id: str) -> User:
     return user
 
 
+async def update_user(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    plan: str | None = None,
+    workspace: bool | None = None,
+    x_bookmarks: bool | None = None,
+) -> User:
+    """Change a user's plan, workspace permission and X bookmarks flag (None leaves one as is)."""
+    user = await get_user(session, user_id)
+    if plan is not None:
+        if await session.get(Plan, plan) is None:
+            raise InvalidInput(f"Unknown plan: {plan}")
+        user.plan_key = plan
+    if workspace is not None:
+        user.workspaces_enabled = workspace
+    if x_bookmarks is not None:
+        user.x_bookmarks_enabled = x_bookmarks
+    await session.flush()
+    return user
+
+
 async def list_users(session: AsyncSession) -> list[User]:
     """Every user, oldest first."""
     return list(await session.scalars(select(User).order_by(User.created_at, User.id)))

@@ -28,6 +28,8 @@ class Entitlements:
     scope: str
     allowed_platforms: tuple[str, ...] | None
     media_max_bytes: int | None = None  # largest media upload; None: the server's ceiling
+    x_bookmarks: bool = False  # the X bookmarks beta (Premium)
+    x_bookmarks_monthly: int | None = None  # new bookmarks stored per month; None: unlimited
 
     @classmethod
     def from_data(cls, plan_key: str, plan_name: str, data: dict[str, Any]) -> Entitlements:
@@ -45,6 +47,8 @@ class Entitlements:
             scope=data.get("scope", "account"),
             allowed_platforms=tuple(allowed) if allowed is not None else None,
             media_max_bytes=data.get("mediaMaxBytes"),
+            x_bookmarks=bool(data.get("xBookmarks")),
+            x_bookmarks_monthly=data.get("xBookmarksMonthly"),
         )
 
 

@@ -25,7 +25,11 @@ from postpost.simulator.world import World
 
 ACCESS_TTL = 7200
 CODE_TTL = 30.0
-ALL_SCOPES = frozenset({"tweet.read", "tweet.write", "users.read", "media.write", "offline.access"})
+# what a sandbox account's (stateless) tokens carry; an authorization may also ask for GRANTABLE
+ALL_SCOPES = frozenset(
+    {"tweet.read", "tweet.write", "users.read", "media.write", "offline.access", "bookmark.read"}
+)
+GRANTABLE = ALL_SCOPES | {"bookmark.write"}
 
 
 def oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -110,7 +114,7 @@ class OAuthServer:
         if method not in ("S256", "plain"):
             return oauth_error(400, "invalid_request", "Unsupported code_challenge_method.")
         scopes = frozenset(q["scope"].split())
-        if not scopes <= ALL_SCOPES:
+        if not scopes <= GRANTABLE:
             return oauth_error(400, "invalid_scope", f"Unknown scope in [{q['scope']}].")
         account = q.get("sandbox_user") or str(secrets.randbelow(9 * 10**17) + 10**17)
         if not (account.isascii() and account.isdigit()):

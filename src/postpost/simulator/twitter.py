@@ -1,6 +1,7 @@
 """Fake of the X API v2 subset a publishing service uses, with X's OAuth 2.0 endpoints.
 
-Tokens and the OAuth endpoints are in `_twitter_oauth`, media uploads in `_twitter_media`.
+Tokens and the OAuth endpoints are in `_twitter_oauth`, media uploads in `_twitter_media`,
+bookmarks (and the media files bookmarked tweets point at) in `_twitter_bookmarks`.
 Answers follow X: RFC 7807 problem bodies, ``x-rate-limit-*`` headers on every authenticated
 answer (POST /2/tweets is held to 100 per 15 minutes per user and carries the app's 24-hour
 budget too), the 403 on duplicate text, tweet text returned with links wrapped as t.co and HTML
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 import regex
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from postpost.simulator import _twitter_media as media
+from postpost.simulator._twitter_bookmarks import Author, BookmarkRoutes, BookmarkStore, Stored
 from postpost.simulator._twitter_oauth import OAuthServer
 from postpost.simulator.fake import Fake
 from postpost.simulator.faults import MEDIA
@@ -43,7 +46,7 @@ DUPLICATE_WINDOW = DAY
 ALT_TEXT_MAX = 1000
 TWITTER_EPOCH_MS = 1_288_834_974_657
 # requests per 15 minutes per user, by endpoint family
-LIMITS = {"tweets": 100, "timeline": 900, "me": 75, "media": 500}
+LIMITS = {"tweets": 100, "timeline": 900, "me": 75, "media": 500, "bookmarks": 180, "bookmarks-write": 50}
 TWEET_FIELDS = frozenset(
     {"created_at", "referenced_tweets", "attachments", "author_id", "conversation_id", "in_reply_to_user_id"}
 )
@@ -167,6 +170,7 @@ class TwitterFake(Fake):
         self.oauth = OAuthServer(world)
         self.budgets: dict[tuple[str, str], Budget] = {}
         self.last_id = 0
+        self.bookmarks = BookmarkStore(world, self.next_id, self._bookmarkable)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -181,6 +185,7 @@ class TwitterFake(Fake):
             Route("/2/media/metadata", self.metadata, methods=["POST"]),
             Route("/i/oauth2/authorize", self.oauth.authorize, methods=["GET"]),
             Route("/2/oauth2/token", self.oauth.token, methods=["POST"]),
+            *BookmarkRoutes(self.bookmarks, self._caller, self._limited, self._read_fault).routes(),
         ]
 
     def forget(self, account: str | None = None) -> None:
@@ -188,6 +193,7 @@ class TwitterFake(Fake):
             for store in (self.tweets, self.timelines, self.media, self.budgets):
                 store.clear()
             self.oauth.forget(None)
+            self.bookmarks.forget(None)
             return
         for tweet_id in self.timelines.pop(account, []):
             self.tweets.pop(tweet_id, None)
@@ -196,6 +202,7 @@ class TwitterFake(Fake):
         for key in [k for k in self.budgets if k[0] == account]:
             del self.budgets[key]
         self.oauth.forget(account)
+        self.bookmarks.forget(account)
 
     def next_id(self) -> str:
         """A snowflake: milliseconds since X's epoch above 22 bits of sequence, strictly increasing."""
@@ -260,19 +267,44 @@ class TwitterFake(Fake):
                     return self.world.faults.pop(self.name, account)
         return None
 
+    async def _read_fault(self, account: str) -> Response | None:
+        """A queued fault (not a media one) played on a read: X's error answer, or a delay first."""
+        queue = next(
+            (q for q in self.world.faults.pending() if (q["platform"], q["account"]) == (self.name, account)),
+            None,
+        )
+        faults = queue["faults"] if queue is not None else None
+        if not isinstance(faults, list) or not faults or faults[0] in MEDIA:
+            return None
+        fault = self.world.faults.pop(self.name, account)
+        if fault in ("slow", "timeout-after-commit"):
+            await anyio.sleep(self.world.slow_seconds if fault == "slow" else self.world.stall_seconds)
+            return None
+        return self.fault_response(str(fault))
+
     # ----- authentication -----------------------------------------------------------------
 
-    def _caller(self, request: Request, scope: str) -> Caller | Response:
-        """The user of a valid bearer token holding `scope`, or X's 401/403 answer."""
+    def _caller(self, request: Request, *scopes: str) -> Caller | Response:
+        """The user of a valid bearer token holding every one of `scopes`, or X's 401/403 answer."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         found = self.oauth.bearer(token.strip()) if scheme.lower() == "bearer" else None
         if found is None:
             return JSONResponse(problem(401, "Unauthorized", "Unauthorized"), 401)
-        account, scopes = found
-        if scope not in scopes:
+        account, granted = found
+        if not set(scopes) <= granted:
             detail = "You are not permitted to perform this action."
             return JSONResponse(problem(403, "Forbidden", detail), 403)
         return Caller(account)
+
+    def _bookmarkable(self, tweet_id: str) -> Stored | None:
+        """A tweet posted through this fake, as the bookmark endpoints show it."""
+        tweet = self.tweets.get(tweet_id)
+        if tweet is None:
+            return None
+        author = Author(tweet.account, username_for(tweet.account), f"Sandbox user {tweet.account}")
+        kinds = {"3": "photo", "16": "animated_gif"}
+        media = tuple((key, kinds.get(key.split("_")[0], "video")) for key in tweet.media_keys)
+        return Stored(tweet.id, author, tweet.text, tweet.created, media=media)
 
     # ----- users and tweets ---------------------------------------------------------------
 
