@@ -17,7 +17,7 @@ from tests.conftest import MakeUser, TestUser
 from tests.web.conftest import BASE, Site, query_of
 
 OAUTH_PLATFORMS = ["twitter", "linkedin", "tiktok", "youtube", "mastodon"]
-TWITTER_SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+TWITTER_SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access", "bookmark.read")
 
 
 async def follow(site: Site, url: str) -> httpx.Response:
