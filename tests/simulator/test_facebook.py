@@ -218,8 +218,13 @@ async def test_login_pages_and_debug_token(client: httpx.AsyncClient) -> None:
     ).json()
     assert long["expires_in"] == 5184000
     user_headers = {"Authorization": f"Bearer {long['access_token']}"}
-    [page] = (await client.get(f"{API}/me/accounts", headers=user_headers)).json()["data"]
-    assert set(page) >= {"id", "name", "access_token", "tasks"} and "CREATE_CONTENT" in page["tasks"]
+    page, other = (await client.get(f"{API}/me/accounts", headers=user_headers)).json()["data"]
+    assert set(page) == {"id", "name", "access_token", "tasks", "category", "category_list"}
+    assert "CREATE_CONTENT" in page["tasks"] and other["id"] != page["id"]
+    picked = await client.get(
+        f"{API}/me/accounts", params={"fields": "name,link,picture{url}"}, headers=user_headers
+    )
+    assert set(picked.json()["data"][1]) == {"id", "name", "link", "picture"}
     page_headers = {"Authorization": f"Bearer {page['access_token']}"}
     r = await client.get(f"{API}/me/accounts", headers=page_headers)
     assert r.status_code == 400  # a page has no pages
@@ -249,4 +254,28 @@ async def test_login_pages_and_debug_token(client: httpx.AsyncClient) -> None:
         "scopes": [],
     }
     params["code"] = "used"
-    assert (await client.get(f"{API}/oauth/access_token", params=params)).status_code == 400
+    refused = await client.post(f"{API}/oauth/access_token", data=params)
+    assert refused.status_code == 400
+    assert error_of(refused) | {"fbtrace_id": ""} == {
+        "message": "Invalid verification code format.",
+        "type": "OAuthException",
+        "code": 100,
+        "error_subcode": 36008,
+        "fbtrace_id": "",
+    }
+
+
+async def test_login_denied(client: httpx.AsyncClient) -> None:
+    query = {"client_id": "app", "redirect_uri": "https://example.com/cb?x=1", "state": "s2"}
+    r = await client.get("/facebook/v23.0/dialog/oauth", params=query | {"sandbox_deny": "1"})
+    assert r.status_code == 302
+    back = parse_qs(urlsplit(r.headers["location"]).query)
+    assert back == {
+        "x": ["1"],
+        "error": ["access_denied"],
+        "error_reason": ["user_denied"],
+        "error_description": ["The user denied your request."],
+        "state": ["s2"],
+    }
+    odd = await client.get("/facebook/v23.0/dialog/oauth", params=query | {"sandbox_account": "abc"})
+    assert odd.status_code == 400

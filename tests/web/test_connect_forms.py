@@ -169,5 +169,5 @@ async def test_forms_need_a_valid_link(site: Site, make_user: MakeUser) -> None:
     assert posted.status_code == 404 and await site.connections(user) == []
     unknown = await site.client.get(f"/connect/{token}/myspace")
     assert unknown.status_code == 404 and "Unknown platform" in unknown.text
-    meta = await site.client.get(f"/connect/{token}/instagram?sandbox=true")
-    assert meta.status_code == 404
+    forged_oauth = await site.client.get(f"/connect/{forged}/instagram?sandbox=true")
+    assert forged_oauth.status_code == 404 and "not valid" in forged_oauth.text

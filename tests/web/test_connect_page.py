@@ -23,12 +23,14 @@ async def test_page_lists_every_platform_and_how_it_connects(site: Site, make_us
     assert "<script" not in r.text and "<link" not in r.text and "src=" not in r.text, "no external assets"
     for title in [*TITLES, "Mastodon", "Telegram"]:
         assert f"<strong>{title}</strong>" in r.text
-    assert r.text.count("not available yet") == 3  # Instagram, Threads, Facebook come later
-    assert "not configured (POSTPOST_TWITTER_CLIENT_ID and _SECRET)" in r.text
+    assert "not available yet" not in r.text, "every platform connects"
+    for oauth in ("twitter", "linkedin", "instagram", "threads", "tiktok", "youtube", "facebook"):
+        assert f"not configured (POSTPOST_{oauth.upper()}_CLIENT_ID and _SECRET)" in r.text
     for ready in ("mastodon", "bluesky", "telegram"):
         assert f'href="/connect/{token}/{ready}"' in r.text
-    assert r.text.count('?sandbox=true"') == 7
+    assert r.text.count('?sandbox=true"') == 10
     assert f'href="/connect/{token}/linkedin?sandbox=true&amp;pages=true"' in r.text
+    assert "facebook?sandbox=true&amp;pages=true" not in r.text, "Facebook connects Pages only"
     assert "No account is connected yet." in r.text
 
 

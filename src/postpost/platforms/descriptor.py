@@ -130,6 +130,23 @@ class SandboxAccount:
 
 
 @dataclass(frozen=True)
+class TokenExchange:
+    """A step after the code exchange: the short-lived token is traded for a long-lived one.
+
+    ``GET <role origin><path>`` with `grant_type`, the app's secret (and its id when
+    `sends_client_id`) and the short-lived token as `token_param`; the answer's token and
+    ``expires_in`` replace the first answer's (Meta: ``fb_exchange_token``, ``ig_exchange_token``,
+    ``th_exchange_token``).
+    """
+
+    role: str
+    path: str
+    grant_type: str
+    token_param: str = "access_token"
+    sends_client_id: bool = False
+
+
+@dataclass(frozen=True)
 class OAuthFlow:
     """How a person connects an account with OAuth 2 (the authorization-code grant).
 
@@ -140,6 +157,10 @@ class OAuthFlow:
     platform calls it otherwise (TikTok's ``client_key``). With `refreshes_access` the adapter
     renews short-lived access tokens by itself, so their end is kept in the secrets
     (``access_expires_at``) and the connection lasts as long as its refresh token.
+    `exchange` trades the first token for a long-lived one before anything else uses it.
+    With `pages_only` the account itself is never connected, only pages it manages (chosen on a
+    page); with `page_tokens` each page comes with its own token (in `Profile.secrets`), which
+    the page's connection keeps alone, without the account's token or its expiry.
     """
 
     authorize: tuple[str, str]
@@ -154,6 +175,10 @@ class OAuthFlow:
     account_id_field: str | None = None  # a field of the token answer naming the account (TikTok: open_id)
     pages_scopes: tuple[str, ...] = ()  # asked in addition when connecting pages the account manages
     per_instance: bool = False  # an app is registered on each instance (Mastodon): no server-wide app
+    token_method: str = "POST"  # Facebook documents GET with the parameters in the query
+    exchange: TokenExchange | None = None
+    pages_only: bool = False
+    page_tokens: bool = False
 
 
 @dataclass(frozen=True)

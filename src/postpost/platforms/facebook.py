@@ -3,6 +3,10 @@
 Credentials: `account_id` is the page id; ``secrets["access_token"]`` the page access token (a
 page token derived from a long-lived user token does not expire: there is nothing to refresh).
 
+Connecting: Facebook Login (``/dialog/oauth``, the code traded at ``/oauth/access_token``, then
+``fb_exchange_token`` for a 60-day user token), and the Pages of ``/me/accounts`` the person may
+create content on are offered to choose from; each chosen Page keeps only its own page token.
+
 - Text: ``POST /{page}/feed`` with ``message``; the first URL of the text becomes ``link``.
 - One photo: ``POST /{page}/photos`` (multipart ``source``) with the text as ``message``.
 - Several photos: each ``POST /{page}/photos`` with ``published=false``, then ``/feed`` with
@@ -35,6 +39,7 @@ from postpost.platforms.base import (
     InProgress,
     MediaFile,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -42,14 +47,18 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
     Reconciliation,
     SandboxAccount,
     TextRules,
+    TokenExchange,
 )
 from postpost.platforms.text import CodePoints
+
+GRAPH_VERSION = _graph.GraphAdapter.version
 
 SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
 RESUMABLE_ABOVE = 16 * MB  # larger videos go through upload_phase=start|transfer|finish
@@ -94,6 +103,23 @@ DESCRIPTOR = PlatformDescriptor(
     pacing=Pacing(per_account=(RateWindow(50, 86400), RateWindow(25, 3600))),
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("auth", f"/{GRAPH_VERSION}/dialog/oauth"),
+        token=("api", f"/{GRAPH_VERSION}/oauth/access_token"),
+        scopes=SCOPES,
+        pkce=False,
+        scope_separator=",",
+        token_method="GET",
+        exchange=TokenExchange(
+            "api",
+            f"/{GRAPH_VERSION}/oauth/access_token",
+            "fb_exchange_token",
+            token_param="fb_exchange_token",
+            sends_client_id=True,
+        ),
+        pages_only=True,  # a connection publishes as a Page, never as the person
+        page_tokens=True,
+    ),
 )
 
 
@@ -111,6 +137,37 @@ class FacebookAdapter(_graph.GraphAdapter):
 
     def needs_refresh(self, creds: Credentials, now: datetime) -> bool:
         return False  # page tokens do not expire
+
+    async def managed_pages(self, creds: Credentials) -> list[Profile]:
+        """The Pages a user token may publish to (``GET /me/accounts``), each with its page token.
+
+        Pages where the person lacks the ``CREATE_CONTENT`` task are left out.
+        """
+        fields = "id,name,username,link,access_token,tasks,picture{url}"
+        body = await self.call(
+            creds, "GET", self.url(creds, "me/accounts"), params={"fields": fields, "limit": "100"}
+        )
+        data = body.get("data")
+        pages = []
+        for entry in data if isinstance(data, list) else []:
+            if not isinstance(entry, dict) or not entry.get("id") or not entry.get("access_token"):
+                continue
+            tasks = entry.get("tasks")
+            if isinstance(tasks, list) and "CREATE_CONTENT" not in tasks:
+                continue
+            page_id, name = str(entry["id"]), str(entry.get("name") or entry["id"])
+            picture = _graph.as_dict(_graph.as_dict(entry.get("picture")).get("data")).get("url")
+            pages.append(
+                Profile(
+                    page_id,
+                    username=str(entry.get("username") or name),
+                    display_name=name,
+                    avatar_url=str(picture) if picture else None,
+                    profile_url=str(entry.get("link") or f"https://www.facebook.com/{page_id}"),
+                    secrets={"access_token": str(entry["access_token"])},
+                )
+            )
+        return pages
 
     async def publish(self, job: PublishJob) -> Published | InProgress:
         media = job.part.media

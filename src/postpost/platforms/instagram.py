@@ -3,6 +3,10 @@
 Credentials: `account_id` is the Instagram professional account's id; ``secrets["access_token"]``
 a long-lived (60-day) token, refreshed with ``ig_refresh_token`` once half way through.
 
+Connecting: the Instagram API with Instagram Login (``www.instagram.com/oauth/authorize``, the
+code traded at ``api.instagram.com/oauth/access_token``, then ``ig_exchange_token`` for the
+60-day token), because this adapter publishes on ``graph.instagram.com`` with such tokens.
+
 Every post needs media: one image (a feed photo), one video (a Reel, or a Story with
 ``platformSettings.instagram.videoType: STORIES``), or 2 to 10 items (a carousel). A container
 is made from the file's public URL, which Instagram fetches; a video without a public URL is
@@ -29,6 +33,7 @@ from postpost.platforms.base import (
     ErrorCode,
     MediaFile,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -36,6 +41,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -43,6 +49,7 @@ from postpost.platforms.descriptor import (
     SandboxAccount,
     SettingField,
     TextRules,
+    TokenExchange,
 )
 from postpost.platforms.text import CodePoints
 
@@ -111,6 +118,15 @@ DESCRIPTOR = PlatformDescriptor(
     settings={"videoType": SettingField("REELS", allowed=VIDEO_TYPES)},
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("auth", "/oauth/authorize"),
+        token=("token", "/oauth/access_token"),
+        scopes=SCOPES,
+        pkce=False,
+        scope_separator=",",
+        account_id_field="user_id",
+        exchange=TokenExchange("api", "/access_token", "ig_exchange_token"),
+    ),
 )
 
 
@@ -124,6 +140,21 @@ class InstagramAdapter(_graph.ContainerAdapter):
     async def refresh(self, creds: Credentials) -> Credentials:
         """A fresh 60-day token (``GET /refresh_access_token?grant_type=ig_refresh_token``)."""
         return await self.refresh_long_lived(creds, "ig_refresh_token")
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The professional account the token acts for (``GET /me``)."""
+        fields = "user_id,username,name,profile_picture_url"
+        me = await self.call(creds, "GET", self.url(creds, "me"), params={"fields": fields})
+        account = str(me.get("user_id") or me.get("id") or creds.account_id)
+        username = str(me.get("username") or "") or None
+        picture = me.get("profile_picture_url")
+        return Profile(
+            account,
+            username=username,
+            display_name=str(me.get("name") or username or account),
+            avatar_url=str(picture) if picture else None,
+            profile_url=f"https://www.instagram.com/{username}/" if username else None,
+        )
 
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """``GET /me`` with the stored token."""

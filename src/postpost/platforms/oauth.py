@@ -108,26 +108,89 @@ async def exchange_code(
         _, headers, body = ClientAuth(app.client_id, app.client_secret, method).prepare(
             "POST", url, headers, body
         )
+    if flow.token_method == "GET":  # the parameters go in the query (Facebook)
+        headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+        url, body = f"{url}?{body}", ""
     result = await _http.send(
         http,
-        "POST",
+        flow.token_method,
         url,
         client_timeout=client_timeout,
         platform=platform,
         headers=headers,
-        data=body.encode(),
+        data=body.encode() if body else None,
     )
-    answer = _http.json_object(result.body)
+    answer = _token_answer(_http.json_object(result.body))
     if result.status >= 300 or answer.get("error") or not answer.get("access_token"):
-        detail = answer.get("error_description") or answer.get("error") or _http.error_text(result.body)
         raise PlatformError(
             ErrorCode.UNKNOWN_ERROR,
             f"{platform} did not accept the authorization (HTTP {result.status}): "
-            f"{detail or 'no access token'}",
+            f"{_refusal(answer) or _http.error_text(result.body) or 'no access token'}",
             status=result.status,
             platform_error=_http.error_text(result.body),
         )
     return answer
+
+
+async def exchange_long_lived(
+    http: aiohttp.ClientSession,
+    client_timeout: aiohttp.ClientTimeout,
+    flow: OAuthFlow,
+    endpoints: Mapping[str, str],
+    app: OAuthApp,
+    answer: Mapping[str, Any],
+    *,
+    platform: str,
+) -> dict[str, Any]:
+    """`answer` with its token traded for a long-lived one when the flow says so (`flow.exchange`).
+
+    Raises PlatformError when the platform refuses the exchange.
+    """
+    step = flow.exchange
+    if step is None:
+        return dict(answer)
+    params = {
+        "grant_type": step.grant_type,
+        "client_secret": app.client_secret or "",
+        step.token_param: str(answer["access_token"]),
+    }
+    if step.sends_client_id:
+        params["client_id"] = app.client_id
+    result = await _http.send(
+        http,
+        "GET",
+        origin(endpoints, step.role) + step.path,
+        client_timeout=client_timeout,
+        platform=platform,
+        params=params,
+    )
+    longer = _http.json_object(result.body)
+    if result.status >= 300 or not longer.get("access_token"):
+        raise PlatformError(
+            ErrorCode.UNKNOWN_ERROR,
+            f"{platform} did not give a long-lived token (HTTP {result.status}): "
+            f"{_refusal(longer) or _http.error_text(result.body) or 'no access token'}",
+            status=result.status,
+            platform_error=_http.error_text(result.body),
+        )
+    merged = {k: v for k, v in answer.items() if k != "expires_in"}
+    return merged | longer
+
+
+def _token_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """The token answer, unwrapped where it comes as ``{"data": [{…}]}`` (Instagram Login's docs)."""
+    data = answer.get("data")
+    if "access_token" not in answer and isinstance(data, list) and data and isinstance(data[0], dict):
+        return dict(data[0])
+    return answer
+
+
+def _refusal(answer: Mapping[str, Any]) -> str:
+    """Why a token request was refused: OAuth's error, a Graph error object, or Instagram's."""
+    error = answer.get("error")
+    if isinstance(error, dict):
+        return str(error.get("message") or "")
+    return str(answer.get("error_description") or error or answer.get("error_message") or "")
 
 
 def credentials_from_token(

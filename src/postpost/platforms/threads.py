@@ -4,6 +4,9 @@ Credentials: `account_id` is the Threads user id; ``secrets["access_token"]`` a 
 token, refreshed with ``th_refresh_token`` once it is half way through (the token itself is the
 refresh credential: nothing rotates).
 
+Connecting: Threads' OAuth (``threads.net/oauth/authorize``, the code traded at
+``graph.threads.net/oauth/access_token``, then ``th_exchange_token`` for the 60-day token).
+
 A part is a container (``POST /{user}/threads``: TEXT, IMAGE, VIDEO, or CAROUSEL over image items)
 published with ``POST /{user}/threads_publish``; media is fetched by Threads from the file's
 signed URL. Long text becomes a reply chain (``reply_to_id``). Threads has no idempotency key:
@@ -25,6 +28,7 @@ from postpost.platforms.base import (
     ErrorCode,
     MediaFile,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -32,6 +36,7 @@ from postpost.platforms.descriptor import (
     MB,
     CredentialKind,
     MediaRules,
+    OAuthFlow,
     Pacing,
     PlatformDescriptor,
     RateWindow,
@@ -39,6 +44,7 @@ from postpost.platforms.descriptor import (
     SandboxAccount,
     SettingField,
     TextRules,
+    TokenExchange,
 )
 from postpost.platforms.text import ThreadsLength
 
@@ -83,6 +89,15 @@ DESCRIPTOR = PlatformDescriptor(
     settings={"replyControl": SettingField("", allowed=REPLY_CONTROLS)},
     scopes=SCOPES,
     sandbox_account=_sandbox_account,
+    oauth=OAuthFlow(
+        authorize=("auth", "/oauth/authorize"),
+        token=("api", "/oauth/access_token"),
+        scopes=SCOPES,
+        pkce=False,
+        scope_separator=",",
+        account_id_field="user_id",
+        exchange=TokenExchange("api", "/access_token", "th_exchange_token"),
+    ),
 )
 
 
@@ -97,6 +112,21 @@ class ThreadsAdapter(_graph.ContainerAdapter):
     async def refresh(self, creds: Credentials) -> Credentials:
         """A fresh 60-day token (``GET /refresh_access_token?grant_type=th_refresh_token``)."""
         return await self.refresh_long_lived(creds, "th_refresh_token")
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The Threads user the token acts for (``GET /me``)."""
+        fields = "id,username,name,threads_profile_picture_url"
+        me = await self.call(creds, "GET", self.url(creds, "me"), params={"fields": fields})
+        account = str(me.get("id") or creds.account_id)
+        username = str(me.get("username") or "") or None
+        picture = me.get("threads_profile_picture_url")
+        return Profile(
+            account,
+            username=username,
+            display_name=str(me.get("name") or username or account),
+            avatar_url=str(picture) if picture else None,
+            profile_url=f"https://www.threads.net/@{username}" if username else None,
+        )
 
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """``GET /me`` with the stored token."""

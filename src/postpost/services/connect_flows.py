@@ -3,8 +3,9 @@
 Every step starts from a connect link (`/connect/<token>`, see connect_links.py): an unknown link
 is NotFound, an expired one Gone. An OAuth flow stores its `state` (single use, expiring, bound to
 the link) and sends the browser to the platform; the callback takes the state, trades the code
-for tokens, reads the profile and stores the connection, or, for pages the account manages
-(LinkedIn organisations), keeps the tokens until the person chooses. With `sandbox` the same
+for tokens (and, where the platform wants it, a short-lived token for a long-lived one), reads
+the profile and stores the connection, or, for pages the account manages (LinkedIn
+organisations, Facebook Pages), keeps the tokens until the person chooses. With `sandbox` the same
 exchange runs against the simulator's OAuth endpoints, which approve at once. Platform calls
 never happen inside a database transaction.
 """
@@ -114,7 +115,8 @@ class ConnectFlows:
         async with self.database.session() as session:
             user = await self._user(session, token)
         adapter, flow = self._oauth_platform(platform)
-        if pages and not flow.pages_scopes:
+        pages = pages or flow.pages_only
+        if pages and not (flow.pages_scopes or flow.pages_only):
             raise InvalidInput(f"{adapter.descriptor.title} has no pages to choose from")
         if sandbox or instance.strip().lower() == SANDBOX_INSTANCE:
             origin, sandbox = self._sandbox_origin(platform), True
@@ -202,6 +204,9 @@ class ConnectFlows:
                 verifier=payload.get("verifier"),
                 platform=title,
             )
+            answer = await oauth.exchange_long_lived(
+                calling.http, calling.timeout, flow, endpoints, app, answer, platform=title
+            )
             creds = oauth.credentials_from_token(
                 flow, answer, endpoints, now=utcnow(), requested_scopes=payload["scopes"]
             )
@@ -228,6 +233,8 @@ class ConnectFlows:
             raise InvalidInput(oauth_states.INVALID)
         user = await self._owner_of(token, taken.user_id)
         creds = _credentials_from_json(payload["creds"])
+        if self._oauth_platform(platform)[1].page_tokens:  # each page connects with its own token alone
+            creds = dataclasses.replace(creds, secrets=Secrets(), expires_at=None)
         offered = {page["account_id"]: Profile(**page) for page in payload["pages"]}
         chosen = [offered[account] for account in selected if account in offered]
         if not chosen:

@@ -16,7 +16,6 @@ from postpost.services.connect_store import billing_owner
 from postpost.services.connections import ConnectionInfo, list_connections
 from postpost.services.plans import resolve_entitlements
 
-TITLES = {"instagram": "Instagram", "threads": "Threads", "facebook": "Facebook"}  # no module yet
 HOW = {
     CredentialKind.OAUTH2: "oauth",
     CredentialKind.INSTANCE_APP: "instance",
@@ -61,18 +60,18 @@ def platform_entries(settings: Settings) -> list[PlatformEntry]:
     entries = []
     for name in PLATFORM_NAMES:
         described = descriptor(name)
-        if described is None:
-            title = TITLES.get(name, name.title())
+        flow = described.oauth if described else None
+        if described is None or (described.credential is CredentialKind.OAUTH2 and flow is None):
+            title = described.title if described else name.title()
             entries.append(PlatformEntry(name, title, "unavailable", False, note="not available yet"))
             continue
         how = HOW[described.credential]
-        flow = described.oauth
         ready, note = True, None
         if how == "oauth" and flow is not None and not flow.per_instance:
             app = settings.platform_app(name)
             ready = bool(app.get("client_id") and app.get("client_secret"))
             note = None if ready else f"not configured (POSTPOST_{name.upper()}_CLIENT_ID and _SECRET)"
-        pages = bool(flow and flow.pages_scopes)
+        pages = bool(flow and flow.pages_scopes and not flow.pages_only)  # pages_only: Connect is for pages
         entries.append(PlatformEntry(name, described.title, how, ready, pages, note))
     return entries
 

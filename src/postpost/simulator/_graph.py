@@ -7,7 +7,8 @@
 - Containers (Threads, Instagram): made from a public media URL that the fake really fetches
   and measures (Pillow, PyAV), or from uploaded bytes; ``IN_PROGRESS`` for a number of status
   reads, then ``FINISHED`` (or ``ERROR``); ``EXPIRED`` after a day; ``PUBLISHED`` once published.
-- OAuth for the connect flow: authorize (auto-approved), code exchange, long-lived exchange, refresh.
+- OAuth for the connect flow: authorize (approved at once, or refused with ``sandbox_deny``; the
+  account is ``sandbox_account`` when given), code exchange, long-lived exchange, refresh.
 """
 
 from __future__ import annotations
@@ -363,15 +364,29 @@ class GraphFake(Fake):
     # ----- OAuth --------------------------------------------------------------------------
 
     async def authorize(self, request: Request) -> Response:
-        """The consent page, approved at once: redirect back with a code (and the state)."""
+        """The consent page, approved at once: redirect back with a code (and the state).
+
+        With ``sandbox_deny`` the person declines: back with ``error=access_denied`` as Meta sends it.
+        """
         q = request.query_params
         redirect, client = q.get("redirect_uri"), q.get("client_id")
         if not redirect or not client or q.get("response_type", "code") != "code":
             return JSONResponse({"error": "invalid_request"}, 400)
         account = q.get("sandbox_account") or str(secrets.randbelow(9 * 10**16) + 10**16)
-        code = secrets.token_urlsafe(24)
-        self.codes[code] = (account, client, redirect, self.world.clock() + CODE_TTL)
-        query = {"code": code} | ({"state": q["state"]} if q.get("state") else {})
+        if not (account.isascii() and account.isdigit()):
+            return JSONResponse({"error": "invalid_request"}, 400)
+        state = {"state": q["state"]} if q.get("state") else {}
+        if q.get("sandbox_deny"):
+            query: dict[str, str] = {
+                "error": "access_denied",
+                "error_reason": "user_denied",
+                "error_description": "The user denied your request.",
+                **state,
+            }
+        else:
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = (account, client, redirect, self.world.clock() + CODE_TTL)
+            query = {"code": code, **state}
         sep = "&" if "?" in redirect else "?"
         return RedirectResponse(f"{redirect}{sep}{urlencode(query)}{self.redirect_fragment}", status_code=302)
 

@@ -5,7 +5,8 @@ A page token (``sandbox.<page id>.<x>``) publishes to its own page: ``POST /{pag
 ``url``; ``published=false`` keeps a photo for ``attached_media``), ``POST /{page}/videos``
 (multipart ``source``, or ``upload_phase=start|transfer|finish`` in the chunks the fake asks
 for). A video is processed over status reads (``GET /{video}?fields=status``). The same message
-twice in a row is refused (506). ``/me/accounts`` and ``/debug_token`` serve the connect flow.
+twice in a row is refused (506). ``/me/accounts`` (two pages per user: the user's id plus 1
+and plus 2, each with its page token) and ``/debug_token`` serve the connect flow.
 
 Faults are drawn by the call that publishes (feed, a published photo, a video upload or its
 ``finish``); a resumable upload also takes a queued fault at ``start`` (its text only arrives
@@ -75,7 +76,7 @@ class FacebookFake(_graph.GraphFake):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/{version}/dialog/oauth", self.authorize, methods=["GET"]),
-            Route("/{version}/oauth/access_token", self.access_token, methods=["GET"]),
+            Route("/{version}/oauth/access_token", self.access_token, methods=["GET", "POST"]),
             Route("/{version}/debug_token", self.debug_token, methods=["GET"]),
             Route("/{version}/me", self.me, methods=["GET"]),
             Route("/{version}/me/accounts", self.accounts, methods=["GET"]),
@@ -122,8 +123,10 @@ class FacebookFake(_graph.GraphFake):
     # ----- login --------------------------------------------------------------------------
 
     async def access_token(self, request: Request) -> Response:
-        """``GET /oauth/access_token``: a user token for a code, or a long-lived one."""
-        params = dict(request.query_params)
+        """``GET|POST /oauth/access_token``: a user token for a code, or a long-lived one."""
+        params = await _graph.read_params(request)
+        if params is None:
+            return bad_param("Invalid request body")
         if not params.get("client_id") or not params.get("client_secret"):
             return bad_param("Missing client_id or client_secret parameter.")
         if params.get("grant_type") == "fb_exchange_token":
@@ -154,22 +157,30 @@ class FacebookFake(_graph.GraphFake):
         return JSONResponse({"id": account, "name": name})
 
     async def accounts(self, request: Request) -> Response:
-        """``GET /me/accounts``: the user's page, with its page token."""
-        account = self.account(request, dict(request.query_params))
+        """``GET /me/accounts``: the user's two pages, with their page tokens (``fields`` picks)."""
+        params = dict(request.query_params)
+        account = self.account(request, params)
         if isinstance(account, Response):
             return account
         if account not in self.users:
             return bad_param("(#100) Tried accessing nonexisting field (accounts) on node type (Page)")
-        page = str(int(account) + 1)
-        entry = {
-            "access_token": _graph.new_token(page),
-            "category": "Community",
-            "category_list": [{"id": "2612", "name": "Community"}],
-            "name": self.page_name(page),
-            "id": page,
-            "tasks": TASKS,
-        }
-        return JSONResponse({"data": [entry], "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}}})
+        wanted = {f.split("{", 1)[0].strip() for f in params.get("fields", "").split(",") if f.strip()}
+        data = []
+        for page in (str(int(account) + 1), str(int(account) + 2)):
+            entry = {
+                "access_token": _graph.new_token(page),
+                "category": "Community",
+                "category_list": [{"id": "2612", "name": "Community"}],
+                "name": self.page_name(page),
+                "id": page,
+                "tasks": TASKS,
+                "username": f"sandboxpage{page[-6:]}",
+                "link": f"https://www.facebook.com/{page}",
+                "picture": {"data": {"url": f"https://sandbox.invalid/facebook/{page}.jpg"}},
+            }
+            shown = wanted | {"id"} if wanted else set(entry) - {"username", "link", "picture"}
+            data.append({k: v for k, v in entry.items() if k in shown})
+        return JSONResponse({"data": data, "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}}})
 
     async def debug_token(self, request: Request) -> Response:
         """``GET /debug_token?input_token=``, asked with an app token or a valid token."""

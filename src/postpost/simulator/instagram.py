@@ -147,7 +147,15 @@ class InstagramFake(_graph.GraphFake):
         if isinstance(found, Response):
             return found
         account, _params = found
-        return JSONResponse({"id": account, "user_id": account, "username": self.username(account)})
+        return JSONResponse(
+            {
+                "id": account,
+                "user_id": account,
+                "username": self.username(account),
+                "name": f"Sandbox {account[-4:]}",
+                "profile_picture_url": f"https://sandbox.invalid/instagram/{account}.jpg",
+            }
+        )
 
     # ----- containers -------------------------------------------------------------------------
 

@@ -140,7 +140,12 @@ class ThreadsFake(_graph.GraphFake):
             return found
         account, _params = found
         return JSONResponse(
-            {"id": account, "username": self.username(account), "name": f"Sandbox {account[-4:]}"}
+            {
+                "id": account,
+                "username": self.username(account),
+                "name": f"Sandbox {account[-4:]}",
+                "threads_profile_picture_url": f"https://sandbox.invalid/threads/{account}.jpg",
+            }
         )
 
     # ----- containers -------------------------------------------------------------------------
