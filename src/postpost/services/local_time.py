@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postpost.errors import InvalidInput
+from postpost.ids import iso
 
 DEFAULT_ZONE = "UTC"
+NO_TIME = "Choose the date and time to publish at"
 _LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 
 
@@ -43,3 +46,11 @@ def utc_to_local(moment: datetime, tz: ZoneInfo) -> datetime:
 def local_input_value(moment: datetime | None, tz: ZoneInfo) -> str:
     """The value of a datetime-local field showing `moment` in `tz` ('' for no moment)."""
     return utc_to_local(moment, tz).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def scheduled_instant(local: Any, tz_name: Any) -> str:
+    """A form's datetime-local value read in its IANA zone, as the UTC `scheduledTime` (ISO, `Z`)."""
+    if not isinstance(local, str) or not local.strip():
+        raise InvalidInput(NO_TIME)
+    tz = zone(tz_name if isinstance(tz_name, str) else None)
+    return iso(local_to_utc(local, tz)) or ""
