@@ -1,0 +1,39 @@
+"""The dashboard: server-rendered pages under `/app`, sign-in, and the session JSON routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from postpost.config import Settings
+from postpost.web.dashboard import routes_auth
+from postpost.web.dashboard.session import Interrupt, PageRefusal, Sessions
+from postpost.web.dashboard.templating import refusal_page
+
+STATIC_PATH = "/static/dashboard"
+STATIC_DIR = Path(__file__).parent / "static"
+
+router = APIRouter(include_in_schema=False)
+router.include_router(routes_auth.router)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve the dashboard from `app`: its routes, static files, sessions and refusal pages."""
+    app.state.dashboard_sessions = Sessions(
+        settings.resolved_secret_key,
+        secure=settings.base_url().startswith("https://"),
+        max_age=settings.session_max_age_seconds,
+    )
+    app.include_router(router)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="dashboard-static")
+
+    @app.exception_handler(Interrupt)
+    async def _interrupt(_request: Request, exc: Interrupt) -> Response:
+        return exc.response
+
+    @app.exception_handler(PageRefusal)
+    async def _refusal(request: Request, exc: PageRefusal) -> Response:
+        return refusal_page(request, exc)
