@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from postpost.api.deps import JsonBody, ServicesDep, SessionDep
 from postpost.errors import InvalidInput
+from postpost.media.formats import accepted_types
 from postpost.platforms.descriptor import PlatformDescriptor
 from postpost.platforms.registry import descriptors
 from postpost.services import compose_preview, connections, media, posts
 from postpost.services.local_time import scheduled_instant
-from postpost.web.dashboard.acting import principal_for
+from postpost.web.dashboard.acting import principal_for, same_origin
 from postpost.web.dashboard.session import CsrfDep, ViewerDep, ViewerJsonDep
 from postpost.web.dashboard.templating import PageRoute, page, templates
 
@@ -43,7 +44,7 @@ async def compose_page(request: Request, viewer: ViewerDep, session: SessionDep)
         accounts=publishable,
         titles=titles,
         settings=settings,
-        accept=",".join(media.accepted_types()),
+        accept=",".join(accepted_types()),
     )
 
 
@@ -132,6 +133,7 @@ async def upload_url(
     reply = await media.create_upload(
         session, services.storage, principal, body, ceiling=services.settings.media_max_bytes
     )
+    reply["uploadUrl"] = same_origin(reply["uploadUrl"], services.storage)
     return JSONResponse(reply)
 
 

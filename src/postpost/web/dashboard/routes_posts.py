@@ -17,7 +17,7 @@ from postpost.ids import iso
 from postpost.platforms.registry import PLATFORM_NAMES, descriptors
 from postpost.services import listing, media, post_logs, posts
 from postpost.services.local_time import scheduled_instant
-from postpost.web.dashboard.acting import principal_for
+from postpost.web.dashboard.acting import principal_for, same_origin
 from postpost.web.dashboard.session import CsrfDep, Viewer, ViewerDep, ViewerJsonDep
 from postpost.web.dashboard.templating import PageRoute, message_of, page
 
@@ -54,14 +54,20 @@ async def list_page(request: Request, viewer: ViewerDep, session: SessionDep) ->
 
 @router.get("/app/posts/{group_id}", response_class=HTMLResponse)
 async def detail_page(
-    request: Request, group_id: str, viewer: ViewerDep, session: SessionDep, done: str = ""
+    request: Request,
+    group_id: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    services: ServicesDep,
+    done: str = "",
 ) -> HTMLResponse:
-    return await _detail(request, session, viewer, group_id, notice=DONE.get(done))
+    return await _detail(request, session, services, viewer, group_id, notice=DONE.get(done))
 
 
 async def _detail(
     request: Request,
     session: AsyncSession,
+    services: Services,
     viewer: Viewer,
     group_id: str,
     *,
@@ -80,6 +86,7 @@ async def _detail(
         status_code=400 if problem else 200,
         group=group,
         logs=logs,
+        media_urls=[same_origin(item.url, services.storage) for item in group.media],
         editable=editable,
         titles=_titles(),
         notice=notice,
@@ -106,7 +113,7 @@ async def reschedule(
     except (InvalidInput, LimitExceeded) as exc:
         await session.rollback()
         form = {"scheduled_local": scheduled_local, "time_zone": time_zone}
-        return await _detail(request, session, viewer, group_id, problem=message_of(exc), form=form)
+        return await _detail(request, session, services, viewer, group_id, problem=message_of(exc), form=form)
     return RedirectResponse(f"/app/posts/{group_id}?done=rescheduled", status_code=303)
 
 
