@@ -79,6 +79,8 @@ async def _detail(
     group = await posts.get_post(session, principal, group_id)
     logs = await post_logs.group_logs(session, group.id)
     editable = group.status in posts.EDITABLE and group.processing_status != "processing"
+    if group.status != "scheduled":  # the scheduling notice, on a reload after publishing
+        notice = None
     return page(
         request,
         viewer,
@@ -86,6 +88,7 @@ async def _detail(
         status_code=400 if problem else 200,
         group=group,
         logs=logs,
+        parts=_thread_numbers(group.posts),
         media_urls=[same_origin(item.url, services.storage) for item in group.media],
         editable=editable,
         titles=_titles(),
@@ -149,6 +152,20 @@ async def _schedule(
     probe = functools.partial(media.ensure_probed, services.database, services.storage)
     change: dict[str, Any] = {"status": "scheduled", "scheduledTime": when}
     return await posts.update_post(session, principal, group_id, change, probe=probe)
+
+
+def _thread_numbers(entries: list[posts.PlatformPost]) -> list[int | None]:
+    """Each platform post's place in its account's thread (None for a post that is not a thread)."""
+    counts: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        counts[(entry.platform, entry.account_id)] = counts.get((entry.platform, entry.account_id), 0) + 1
+    seen: dict[tuple[str, str], int] = {}
+    numbers: list[int | None] = []
+    for entry in entries:
+        key = (entry.platform, entry.account_id)
+        seen[key] = seen.get(key, 0) + 1
+        numbers.append(seen[key] if counts[key] > 1 else None)
+    return numbers
 
 
 @functools.cache
