@@ -4,15 +4,18 @@ accounts, small generated images."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from PIL import Image
+from sqlalchemy import update
 
+from postpost.db.models import User
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import SecretBox
 from tests.conftest import SECRET
@@ -76,3 +79,27 @@ async def draft(signed: Signed, platform_id: str, content: str = "a draft") -> s
     r = await signed.post_json("/app/compose/posts", {"content": content, "platforms": [platform_id]})
     assert r.status_code == 200, r.text
     return str(r.json()["postGroupId"])
+
+
+@pytest_asyncio.fixture
+async def client(dash: Dash) -> AsyncIterator[httpx.AsyncClient]:
+    """The live server's API (not the shared `app`, which is bound to the other tests' database)."""
+    async with dash.client() as http:
+        yield http
+
+
+@pytest.fixture
+def make_user(dash: Dash) -> Callable[..., Awaitable[DashUser]]:
+    """Users of the live server, with entitlements laid over their plan when given."""
+
+    async def make(*, entitlements: dict[str, Any] | None = None) -> DashUser:
+        user = await dash.make_user()
+        if entitlements is not None:
+            async with dash.database.session() as session:
+                await session.execute(
+                    update(User).where(User.id == user.id).values(entitlements=entitlements)
+                )
+                await session.commit()
+        return user
+
+    return make

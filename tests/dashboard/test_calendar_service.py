@@ -9,6 +9,9 @@ import pytest
 from postpost.errors import InvalidInput
 from postpost.services import calendar
 from postpost.services.local_time import local_input_value, local_to_utc, zone
+from tests.dashboard.posts_support import client, make_user
+
+__all__ = ["client", "make_user"]
 
 NOW = datetime(2030, 11, 10, 12, 0, tzinfo=UTC)
 

@@ -32,6 +32,7 @@ THREAD = (
     "Drafts can wait; scheduled posts publish on time through the worker. "
     "Every step is written to the post's timeline, and a failure keeps its error object for you to read."
 )
+PHONE = {"width": 360, "height": 740}
 PUBLISH_DEADLINE = 90  # seconds to wait for the worker before failing (not a timing assertion)
 
 
@@ -121,5 +122,11 @@ async def test_compose_preview_schedule_publish_and_calendar(dash: Dash, browser
         row = page.locator("tr", has=page.locator(f'a[href="/app/posts/{group_id}"]'))
         await expect(row).to_contain_text("published")
         await shoot(page, "posts")
+
+        await page.set_viewport_size(PHONE)
+        for path in ("/app/compose", "/app/posts", f"/app/posts/{group_id}", "/app/calendar?tz=UTC"):
+            await page.goto(f"{dash.url}{path}")
+            width = await page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} is {width} px wide on a phone"
     finally:
         await context.close()

@@ -11,18 +11,21 @@ from postpost.services import compose_preview
 from postpost.services.auth import authenticate
 from postpost.services.compose_preview import MediaDescription
 from tests.conftest import SECRET
+from tests.dashboard.posts_support import client, make_user
+
+__all__ = ["client", "make_user"]
 
 JPEG = MediaDescription("image", "image/jpeg", "photo.jpg", 50_000, 1200, 800)
 FUTURE = "2030-03-15T10:00:00.000Z"
 
 
 @pytest.fixture
-def run_preview(database, settings):
+def run_preview(database, dash):
     async def run(user, body, files=()):
         async with database.session() as session:
             principal = await authenticate(session, KeyHasher(SECRET.encode()), api_key=user.api_key)
             return await compose_preview.preview(
-                session, principal, body, list(files), upload_ceiling=settings.media_max_bytes
+                session, principal, body, list(files), upload_ceiling=dash.settings.media_max_bytes
             )
 
     return run
