@@ -84,12 +84,16 @@ async def test_compose_preview_schedule_publish_and_calendar(dash: Dash, browser
         instagram_preview = preview.locator(f'[data-platform-id="{instagram}"]')
         await expect(instagram_preview).to_contain_text(INSTAGRAM_TOO_LONG)
         await expect(instagram_preview).to_contain_text("will be refused")
+        await expect(page.get_by_role("status")).to_have_text(
+            "Preview updated: 1 of 2 accounts would refuse this post."
+        )
 
         await page.get_by_label("Post text").fill(THREAD)
         x_preview = preview.locator(f'[data-platform-id="{x}"]')
         await expect(x_preview).to_contain_text("Post 3 of 3")
         await expect(x_preview.locator(".part")).to_have_count(3)
         await expect(instagram_preview).to_contain_text("ready")
+        await expect(page.get_by_role("status")).to_have_text("Preview updated: ready to publish.")
         await expect(instagram_preview).to_contain_text("File 1: image/png → image/jpeg")
         await page.locator("#content").blur()
         await page.evaluate("window.scrollTo(0, 0)")

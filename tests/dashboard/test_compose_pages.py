@@ -20,7 +20,8 @@ async def test_the_page_needs_a_session(dash: Dash) -> None:
         page = await http.get("/app/compose")
         assert page.status_code == 303
         assert page.headers["location"] == "/sign-in?next=%2Fapp%2Fcompose"
-        for path in ("/app/compose/preview", "/app/compose/posts", "/app/media/upload-url"):
+        json_routes = ("/app/compose/preview", "/app/compose/posts", "/app/media/upload-url")
+        for path in (*json_routes, "/app/posts/0123456789abcdef01234567/schedule"):
             refused = await http.post(path, json={})
             assert (refused.status_code, refused.json()) == (401, {"error": "Unauthorized"}), path
 
@@ -181,3 +182,24 @@ async def test_upload_url_refuses_a_file_type(dash: Dash, signed: Signed) -> Non
 def test_local_times_are_stored_in_utc() -> None:
     # the conversion the schedule routes rely on, on the day Berlin moves to summer time
     assert scheduled_instant("2030-03-31T03:30", "Europe/Berlin") == "2030-03-31T01:30:00.000Z"
+
+
+async def test_a_workspace_owner_composes_for_the_managed_user(dash: Dash) -> None:
+    owner = await dash.make_user(workspace=True)
+    managed = await dash.make_user(parent=owner)
+    mastodon = await sandbox_account(dash, managed, "mastodon")
+    session = await sign_in(dash, owner)
+    try:
+        before = await session.http.get("/app/compose")
+        assert mastodon not in before.text
+        form = {"csrf_token": session.csrf, "user_id": managed.id, "next": "/app/compose"}
+        assert (await session.http.post("/app/workspace", data=form)).status_code == 303
+        assert f'value="{mastodon}"' in (await session.http.get("/app/compose")).text
+        group_id = await draft(session, mastodon, "for the managed user")
+        as_managed = await session.http.get(f"/api/v1/get-post/{group_id}", headers=managed.headers)
+        assert as_managed.status_code == 200 and as_managed.json()["content"] == "for the managed user"
+        as_owner = await session.api("GET", f"/get-post/{group_id}")
+        assert as_owner.status_code == 404
+        assert group_id in (await session.http.get("/app/posts")).text
+    finally:
+        await session.http.aclose()

@@ -7,6 +7,7 @@
   const form = document.getElementById("composer");
   if (!form) return;
   const preview = document.getElementById("preview");
+  const status = document.getElementById("preview-status");
   const problemBox = document.getElementById("submit-problem");
   const fileInput = document.getElementById("files");
   const fileList = document.getElementById("file-list");
@@ -64,6 +65,11 @@
     if (mine !== sequence) return; // a newer preview is on its way
     if (result.ok) {
       preview.innerHTML = result.data.html;
+      const accounts = result.data.platforms.length;
+      const refused = result.data.platforms.filter((p) => p.errors.length).length;
+      if (result.data.ok) status.textContent = "Preview updated: ready to publish.";
+      else if (refused) status.textContent = `Preview updated: ${refused} of ${accounts} accounts would refuse this post.`;
+      else status.textContent = "Preview updated: the post cannot be saved as it is.";
     } else {
       preview.textContent = result.data.error || `The preview failed (HTTP ${result.status}).`;
     }
