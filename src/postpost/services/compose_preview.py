@@ -10,6 +10,7 @@ descriptor's `convert` map and pixel box. `errors` is what create-post answers f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,51 +147,55 @@ async def preview(
     upload_ceiling: int,
 ) -> Preview:
     """The preview of a create-post `body` (content, platforms, platformSettings, altTexts) with `files`."""
-    errors: list[str] = []
-    whole = _create_post_error(await _checked(session, principal, body))
-    if whole:
-        errors.append(whole)
-    stored = _as_stored(files)
+    errors = [e for e in [_create_post_error(await _checked(session, principal, body))] if e]
     errors += _file_errors(files, media_service.upload_cap(principal, upload_ceiling))
     platform_ids = _platform_ids(body.get("platforms"))
     connections = await connections_by_compound_id(session, principal.user_id, platform_ids)
-    known = descriptors()
-    content = body.get("content")
-    text = content if isinstance(content, str) else ""
     body_ok = _parses(body)
     entries = []
     for platform_id in platform_ids:
-        name = split_platform_id(platform_id)[0]
-        platform = known.get(name)
         problems = []
         if body_ok:  # else the body's own error (above) is the only one create-post gives
             alone = await _checked(session, principal, {**body, "platforms": [platform_id]})
             problems += [e for e in [_create_post_error(alone)] if e]
+        name, account_id = split_platform_id(platform_id)
+        platform = descriptors().get(name)
         if platform is None:
-            entries.append(_unknown(platform_id, name, problems))
+            entries.append(PlatformPreview(platform_id, name, name, "", 0, "", False, 0, errors=problems))
             continue
         connection = connections.get(platform_id)
-        account = (connection.username or connection.display_name or "") if connection else ""
-        problem = media_problem(stored, platform) if len(stored) == len(files) else None
-        if problem:
-            problems.append(problem)
-        settings = merge_settings(_settings(body), {name: platform}, []).get(name, {})
-        entries.append(
-            PlatformPreview(
-                platform_id=platform_id,
-                platform=name,
-                title=platform.title,
-                account=account or split_platform_id(platform_id)[1],
-                limit=platform.text.limit,
-                counting=(type(platform.text.counter).__doc__ or "").strip().splitlines()[0],
-                threads=platform.text.threads,
-                length=platform.text.counter.count(text, stop_above=MAX_PARTS * platform.text.limit),
-                parts=_parts(text, platform, settings, has_media=bool(files)) if text.strip() else [],
-                conversions=_conversions(files, platform),
-                errors=problems,
-            )
-        )
+        account = (connection.username or connection.display_name) if connection else None
+        entry = _platform_preview(body, files, platform, problems)
+        entries.append(dataclasses.replace(entry, platform_id=platform_id, account=account or account_id))
     return Preview(errors, entries)
+
+
+def _platform_preview(
+    body: Mapping[str, Any],
+    files: Sequence[MediaDescription],
+    platform: PlatformDescriptor,
+    problems: list[str],
+) -> PlatformPreview:
+    """One platform's parts, counts, conversions and media problem (added to `problems`)."""
+    stored = _as_stored(files)
+    problem = media_problem(stored, platform) if len(stored) == len(files) else None
+    content = body.get("content")
+    text = content if isinstance(content, str) else ""
+    rules = platform.text
+    settings = merge_settings(_settings(body), {platform.name: platform}, []).get(platform.name, {})
+    return PlatformPreview(
+        platform_id="",
+        platform=platform.name,
+        title=platform.title,
+        account="",
+        limit=rules.limit,
+        counting=(type(rules.counter).__doc__ or "").strip().splitlines()[0],
+        threads=rules.threads,
+        length=rules.counter.count(text, stop_above=MAX_PARTS * rules.limit),
+        parts=_parts(text, platform, settings, has_media=bool(files)) if text.strip() else [],
+        conversions=_conversions(files, platform),
+        errors=problems + ([problem] if problem else []),
+    )
 
 
 async def _checked(session: AsyncSession, principal: Principal, body: Mapping[str, Any]) -> Exception | None:
@@ -228,10 +233,6 @@ def _platform_ids(value: Any) -> list[str]:
 def _settings(body: Mapping[str, Any]) -> Mapping[str, Any]:
     value = body.get("platformSettings")
     return value if isinstance(value, Mapping) else {}
-
-
-def _unknown(platform_id: str, name: str, problems: list[str]) -> PlatformPreview:
-    return PlatformPreview(platform_id, name, name, "", 0, "", False, 0, errors=problems)
 
 
 def _parts(
