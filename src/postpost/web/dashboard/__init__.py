@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from postpost.config import Settings
-from postpost.web.dashboard import routes_auth
+from postpost.web.dashboard import routes_auth, routes_channels, routes_keys, routes_webhooks
 from postpost.web.dashboard.session import Interrupt, PageRefusal, Sessions
 from postpost.web.dashboard.templating import refusal_page
 
@@ -18,6 +18,11 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(routes_auth.router)
+router.include_router(routes_keys.api)
+router.include_router(routes_keys.pages)
+router.include_router(routes_webhooks.api)
+router.include_router(routes_webhooks.pages)
+router.include_router(routes_channels.router)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
