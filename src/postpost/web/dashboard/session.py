@@ -3,8 +3,8 @@
 The session cookie (`postpost_session`) is signed with the secret key (itsdangerous), HttpOnly,
 SameSite=Lax, Secure when the public URL is https. It carries the account id, the managed user
 switched to (if any), the CSRF token, and the account's session epoch: signing out or a new
-password bumps the epoch, which ends every session of the account. Forms shown before sign-in carry the token of a separate signed
-cookie (`postpost_csrf`).
+password bumps the epoch, which ends every session of the account. Forms shown before sign-in
+carry the token of a separate signed cookie (`postpost_csrf`).
 """
 
 from __future__ import annotations
