@@ -119,6 +119,8 @@ def serve(
     except Misconfigured as exc:
         _refuse(exc.message)
     err.print(f"postpost serving on [bold]{settings.base_url()}[/bold] (database: {_describe(settings)})")
+    signup = "sign up there" if settings.signup else "sign-up is off: `postpost users set-password`"
+    err.print(f"dashboard: {settings.base_url()}/ ({signup})")
     err.print(f"API docs: {settings.base_url()}/docs")
     if settings.sandbox:
         err.print(f"sandbox platforms: {settings.resolved_sandbox_url()} (see docs/sandbox.md)")
