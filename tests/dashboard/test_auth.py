@@ -181,3 +181,16 @@ async def test_workspace_owner_switches_to_a_managed_user_only(dash: Dash) -> No
     assert r.status_code == 303
     assert "as " + managed.email not in (await http.get("/app/keys")).text
     await http.aclose()
+
+
+async def test_unknown_dashboard_pages_are_pages_and_api_errors_stay_json(
+    signed_in_client: SignedInClient,
+) -> None:
+    http = signed_in_client.http
+    r = await http.get("/app/nowhere")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "There is no such page." in r.text and 'aria-current="page"' not in r.text
+    r = await http.get("/app/nowhere", headers={"accept": "application/json"})
+    assert (r.status_code, r.json()) == (404, {"error": "Not found"})
+    r = await http.get("/api/v1/nowhere")
+    assert (r.status_code, r.json()) == (404, {"error": "Not found"})
