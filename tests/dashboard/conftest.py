@@ -9,6 +9,7 @@ POSTPOST_UPDATE_SCREENSHOTS=1, also under docs/screenshots/.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import time
@@ -99,6 +100,36 @@ class Dash:
         """An HTTP client on the live server (redirects not followed)."""
         return httpx.AsyncClient(base_url=self.url, timeout=20, **options)
 
+    async def signed_in_client(self, user: DashUser) -> SignedInClient:
+        """A client with `user`'s session cookie, and the session's CSRF token."""
+        client = self.client(cookies={SESSION_COOKIE: await self.session_cookie(user)})
+        page = await client.get("/app/keys")
+        assert page.status_code == 200, page.text
+        return SignedInClient(client, csrf_of(page.text))
+
+
+@dataclass
+class SignedInClient:
+    """An HTTP client signed in to the live server; `json_headers` carry the CSRF token."""
+
+    http: httpx.AsyncClient
+    csrf: str
+
+    @property
+    def json_headers(self) -> dict[str, str]:
+        return {"X-CSRF-Token": self.csrf}
+
+    async def form(self, path: str, data: dict[str, Any] | None = None) -> httpx.Response:
+        """POST a form with the CSRF token, as the page's forms do."""
+        return await self.http.post(path, data={"csrf_token": self.csrf, **(data or {})})
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page carries (its hidden form field or meta tag)."""
+    found = re.search(r'name="csrf(?:_token|-token)" (?:value|content)="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
 
 @pytest.fixture(scope="session")
 def dash_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
@@ -146,6 +177,14 @@ def dash_server(
 def dash(dash_server: tuple[str, Settings], database: Database) -> Dash:
     url, settings = dash_server
     return Dash(url, settings, database)
+
+
+@pytest_asyncio.fixture
+async def signed_in_client(dash: Dash, dash_user: DashUser) -> AsyncIterator[SignedInClient]:
+    """`dash_user` signed in over HTTP (no browser)."""
+    signed = await dash.signed_in_client(dash_user)
+    yield signed
+    await signed.http.aclose()
 
 
 @pytest_asyncio.fixture

@@ -64,6 +64,8 @@ class User(Base):
     x_bookmarks_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # the dashboard password (argon2id, PHC string); None: the user cannot sign in to the dashboard
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # dashboard sessions carry this number; signing out or a new password bumps it, ending them all
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

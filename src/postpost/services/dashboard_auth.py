@@ -16,12 +16,14 @@ from postpost.db.models import SignInFailure, User
 from postpost.errors import NotFound, PostpostError, Unauthenticated
 from postpost.ids import is_object_id, utcnow
 from postpost.services import accounts
+from postpost.services.auth import Principal
 from postpost.services.passwords import (
     check_new_password,
     hash_password,
     needs_rehash,
     verify_password,
 )
+from postpost.services.plans import resolve_entitlements
 
 WRONG_CREDENTIALS = "Invalid email or password"
 
@@ -128,8 +130,15 @@ async def set_password(session: AsyncSession, user_ref: str, password: str) -> U
     if user is None:
         raise NotFound(f"User not found: {user_ref}")
     user.password_hash = hash_password(password)
+    user.session_epoch = (user.session_epoch or 0) + 1  # a new password ends every session
     await session.commit()
     return user
+
+
+async def end_sessions(session: AsyncSession, user_id: str) -> None:
+    """End every dashboard session of the user (signing out signs out everywhere)."""
+    await session.execute(update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1))
+    await session.commit()
 
 
 async def managed_users(session: AsyncSession, owner_id: str) -> list[User]:
@@ -144,3 +153,18 @@ async def managed_user(session: AsyncSession, owner_id: str, user_id: str) -> Us
     if user is None or user.parent_user_id != owner_id:
         raise NotFound("User not found")
     return user
+
+
+async def principal_for(session: AsyncSession, account: User, user: User) -> Principal:
+    """Who a dashboard request acts as, in the API's terms: `user`'s data, billed to its owner."""
+    billing = user
+    if user.parent_user_id:
+        billing = await session.get(User, user.parent_user_id) or user
+    return Principal(
+        user_id=user.id,
+        actor_id=account.id,
+        billing_owner_id=billing.id,
+        entitlements=await resolve_entitlements(session, billing),
+        client="dashboard",
+        is_workspace=user.id != account.id,
+    )

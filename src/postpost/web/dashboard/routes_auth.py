@@ -125,7 +125,11 @@ async def sign_out_form(request: Request, viewer: ViewerDep) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, _csrf: CsrfDep) -> Response:
+async def sign_out(
+    request: Request, viewer: OptionalViewerDep, session: SessionDep, _csrf: CsrfDep
+) -> Response:
+    if viewer is not None:
+        await dashboard_auth.end_sessions(session, viewer.account.id)
     response = RedirectResponse("/sign-in", 303)
     get_sessions(request).end(response)
     return response

@@ -2,14 +2,13 @@
 
 The session cookie (`postpost_session`) is signed with the secret key (itsdangerous), HttpOnly,
 SameSite=Lax, Secure when the public URL is https. It carries the account id, the managed user
-switched to (if any), the CSRF token, and a fingerprint of the password hash: changing the
-password ends every session. Forms shown before sign-in carry the token of a separate signed
-cookie (`postpost_csrf`).
+switched to (if any), the CSRF token, and the account's session epoch: signing out or a new
+password bumps the epoch, which ends every session of the account. Forms shown before sign-in
+carry the token of a separate signed cookie (`postpost_csrf`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -88,7 +87,7 @@ class Sessions:
     def start(self, response: Response, account: User, acting_user_id: str | None = None) -> str:
         """Sign `account` in on `response` (acting as `acting_user_id`); a fresh CSRF token."""
         token = secrets.token_urlsafe(32)
-        payload = {"u": account.id, "a": acting_user_id, "c": token, "p": password_mark(account)}
+        payload = {"u": account.id, "a": acting_user_id, "c": token, "e": account.session_epoch}
         self._set(response, SESSION_COOKIE, self._session.dumps(payload), self.max_age)
         response.delete_cookie(CSRF_COOKIE, path="/")
         return token
@@ -99,7 +98,7 @@ class Sessions:
             "u": viewer.account.id,
             "a": acting_user_id,
             "c": viewer.csrf_token,
-            "p": password_mark(viewer.account),
+            "e": viewer.account.session_epoch,
         }
         self._set(response, SESSION_COOKIE, self._session.dumps(payload), self.max_age)
 
@@ -129,11 +128,6 @@ class Sessions:
         )
 
 
-def password_mark(user: User) -> str:
-    """A short fingerprint of the user's password hash (never the hash itself)."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
 def get_sessions(request: Request) -> Sessions:
     sessions: Sessions = request.app.state.dashboard_sessions
     return sessions
@@ -155,7 +149,7 @@ async def optional_viewer(request: Request) -> Viewer | None:
         return None
     async with get_services(request).database.session() as session:
         account = await session.get(User, data["u"])
-        if account is None or not account.password_hash or password_mark(account) != data.get("p"):
+        if account is None or not account.password_hash or account.session_epoch != data.get("e"):
             return None
         user = account
         acting = data.get("a")

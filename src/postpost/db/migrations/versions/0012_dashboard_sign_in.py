@@ -1,4 +1,5 @@
-"""Dashboard sign-in: a password hash per user and the failed sign-in attempts per email and address.
+"""Dashboard sign-in: a password hash and a session epoch per user (bumping it ends every session),
+and the failed sign-in attempts per email and address.
 
 Revision ID: 0012
 Revises: 0011
@@ -16,6 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("password_hash", sa.String(255), nullable=True))
+    op.add_column("users", sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "sign_in_failures",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -29,4 +31,5 @@ def downgrade() -> None:
     op.drop_index("ix_sign_in_failures_window_started_at", table_name="sign_in_failures")
     op.drop_table("sign_in_failures")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("session_epoch")
         batch.drop_column("password_hash")
