@@ -78,6 +78,7 @@ async def test_compose_preview_schedule_publish_and_calendar(dash: Dash, browser
             "#files", files=[{"name": "square.png", "mimeType": "image/png", "buffer": png(320, 240)}]
         )
         await page.get_by_label("Alt text for square.png").fill("A blue rectangle")
+        await page.get_by_label("Alt text for square.png").press("Enter")  # does not submit
 
         preview = page.locator("#preview")
         await page.get_by_label("Post text").fill("a" * 2201)
@@ -99,6 +100,7 @@ async def test_compose_preview_schedule_publish_and_calendar(dash: Dash, browser
         await page.evaluate("window.scrollTo(0, 0)")
         await shoot(page, "compose")
 
+        await expect(page.locator("#submit-problem")).to_be_hidden()
         soon = datetime.now(ZoneInfo(ZONE)) + timedelta(seconds=5)
         await page.locator("#scheduled-local").fill(soon.strftime("%Y-%m-%dT%H:%M:%S"))
         await page.get_by_role("button", name="Schedule").click()

@@ -258,6 +258,12 @@
       schedulePreview();
     }
   });
+  // Enter in a one-line field (alt text, a setting) must not schedule the post.
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName === "INPUT" && event.target.type !== "submit") {
+      event.preventDefault();
+    }
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const schedule = !event.submitter || event.submitter.value !== "draft";
