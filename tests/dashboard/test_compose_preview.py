@@ -54,6 +54,7 @@ async def test_an_over_long_instagram_caption_is_create_posts_error(
     (entry,) = result.platforms
     assert entry.errors == [expected]
     assert (entry.length, entry.limit, entry.parts) == (2201, 2200, [])
+    assert entry.length_text == "2201"
     assert not result.ok
 
 
@@ -84,6 +85,7 @@ async def test_too_many_thread_parts_is_create_posts_error(client, make_user, ma
     assert expected.startswith("Content is too long for X (Twitter): it would be split into")
     result = await run_preview(user, body)
     assert result.errors == [expected] and result.platforms[0].errors == [expected]
+    assert result.platforms[0].length_text == "more than 7000"
 
 
 async def test_each_platform_gets_its_own_create_post_answer(client, make_user, make_connection, run_preview):

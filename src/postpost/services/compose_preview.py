@@ -90,6 +90,12 @@ class PlatformPreview:
     conversions: list[Conversion] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def length_text(self) -> str:
+        """The length as shown: counting stops past what any post could hold."""
+        bound = MAX_PARTS * self.limit
+        return f"more than {bound}" if self.length > bound else str(self.length)
+
 
 @dataclass(frozen=True)
 class Preview:
