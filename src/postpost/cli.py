@@ -25,7 +25,7 @@ from postpost.db.session import Database
 from postpost.errors import Misconfigured, PostpostError
 from postpost.ids import iso
 from postpost.security import KeyHasher, SecretBox
-from postpost.services import accounts, connections, instance
+from postpost.services import accounts, connections, dashboard_auth, instance
 
 app = typer.Typer(
     help="postpost: self-hostable social media publishing (PostPost v1 API).", no_args_is_help=True
@@ -119,6 +119,8 @@ def serve(
     except Misconfigured as exc:
         _refuse(exc.message)
     err.print(f"postpost serving on [bold]{settings.base_url()}[/bold] (database: {_describe(settings)})")
+    signup = "sign up there" if settings.signup else "sign-up is off: `postpost users set-password`"
+    err.print(f"dashboard: {settings.base_url()}/ ({signup})")
     err.print(f"API docs: {settings.base_url()}/docs")
     if settings.sandbox:
         err.print(f"sandbox platforms: {settings.resolved_sandbox_url()} (see docs/sandbox.md)")
@@ -276,6 +278,31 @@ def users_set(
         )
 
     _emit(as_json, data, human)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    user: Annotated[str, typer.Option(help="User id or e-mail address.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the password a user signs in to the dashboard with (asked twice, or read from stdin)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+
+    async def work(_settings: Settings, database: Database) -> dict[str, Any]:
+        async with database.session() as session:
+            found = await dashboard_auth.set_password(session, user, password)
+            return {"userId": found.id, "email": found.email, "passwordSet": True}
+
+    data = _run(work)
+    _emit(
+        as_json, data, lambda: out.print(f"Password set for [bold]{data['email']}[/bold] ({data['userId']})")
+    )
 
 
 def _on_off(option: str, value: str | None) -> bool | None:

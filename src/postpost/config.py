@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     # workers look for bookmark media to download
     x_bookmarks_sync_interval_seconds: float = 28_800.0
     x_bookmarks_poll_seconds: float = 5.0
+    # the dashboard: whether anyone may create an account at /sign-up, and the plan they get;
+    # failed sign-ins allowed per email and address within the window before it answers 429
+    signup: bool = True
+    signup_plan: str = "pro"
+    sign_in_max_failures: int = 5
+    sign_in_window_seconds: float = 900.0
+    session_max_age_seconds: float = 14 * 86400.0
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -34,6 +34,7 @@ from postpost.services.connect_links import LinkSigner
 from postpost.services.credentials import CredentialStore
 from postpost.storage import LocalStorage, Storage, open_storage
 from postpost.storage.local import URL_PATH
+from postpost.web import dashboard
 from postpost.web.connect import connect_router
 
 API_PREFIX = "/api/v1"
@@ -115,6 +116,7 @@ def create_app(
     services = app.state.services
     flows = ConnectFlows(settings, database, box, adapters, services.links, sandbox_url)
     app.include_router(connect_router(flows))
+    dashboard.install(app, settings)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -62,6 +62,10 @@ class User(Base):
     connect_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the X bookmarks beta, switched on per user by an operator (`postpost users set --x-bookmarks on`)
     x_bookmarks_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the dashboard password (argon2id, PHC string); None: the user cannot sign in to the dashboard
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # dashboard sessions carry this number; signing out or a new password bumps it, ending them all
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -557,3 +561,16 @@ class XBookmarkUsage(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     month_key: Mapped[str] = mapped_column(String(7), primary_key=True)
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInFailure(Base):
+    """Failed dashboard sign-ins of one email from one address in the current window (rate limit).
+
+    `key` is a hash of the normalised email and the client address: neither is stored in clear.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -42,6 +42,7 @@ from postpost.services.instance_apps import instance_app
 CALLBACK_PATH = "/oauth/callback/"
 SANDBOX_APP = oauth.OAuthApp("postpost-sandbox", "sandbox")
 SANDBOX_INSTANCE = "sandbox"
+BACK_DASHBOARD = "dashboard"  # a flow started on the dashboard's channels page returns there
 
 
 class FlowFailed(Exception):
@@ -55,10 +56,11 @@ class FlowFailed(Exception):
 
 @dataclass(frozen=True)
 class Completed:
-    """Accounts connected through the link `token`."""
+    """Accounts connected through the link `token`; `back` is where the flow started (BACK_*)."""
 
     token: str
     platform_ids: list[str]
+    back: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,17 @@ class ConnectFlows:
     # ----- OAuth ---------------------------------------------------------------------------
 
     async def begin(
-        self, token: str, platform: str, *, sandbox: bool = False, pages: bool = False, instance: str = ""
+        self,
+        token: str,
+        platform: str,
+        *,
+        sandbox: bool = False,
+        pages: bool = False,
+        instance: str = "",
+        back: str = "",
     ) -> str:
-        """The authorization URL to send the browser to, with a fresh state (and PKCE challenge)."""
+        """The authorization URL to send the browser to, with a fresh state (and PKCE challenge);
+        `back` is handed to the completed flow."""
         async with self.database.session() as session:
             user = await self._user(session, token)
         adapter, flow = self._oauth_platform(platform)
@@ -137,6 +147,7 @@ class ConnectFlows:
             "origin": origin,
             "app": [app.client_id, app.client_secret],
             "scopes": scopes,
+            "back": back,
         }
         async with self.database.session() as session:
             state = await oauth_states.put_state(
@@ -221,7 +232,8 @@ class ConnectFlows:
                 return await self._offer_pages(user, platform, title, token, creds, payload, calling)
             profile = await calling.read_profile(creds)
         base_url = None if sandbox else origin
-        return await self._save(user, token, [Connected(platform, profile, creds, sandbox, base_url)])
+        connected = [Connected(platform, profile, creds, sandbox, base_url)]
+        return await self._save(user, token, connected, back=str(payload.get("back") or ""))
 
     async def choose(self, token: str, platform: str, key: str, selected: Sequence[str]) -> Completed:
         """Connect the pages chosen among those offered under `key`."""
@@ -242,7 +254,7 @@ class ConnectFlows:
         sandbox = bool(payload.get("sandbox"))
         base_url = None if sandbox else payload.get("origin")
         accounts = [Connected(taken.platform, page, creds, sandbox, base_url) for page in chosen]
-        return await self._save(user, token, accounts)
+        return await self._save(user, token, accounts, back=str(payload.get("back") or ""))
 
     # ----- sign-in forms -------------------------------------------------------------------
 
@@ -321,9 +333,9 @@ class ConnectFlows:
             finally:
                 await session.commit()  # a state is spent even when it turns out expired
 
-    async def _save(self, user: User, token: str, accounts: list[Connected]) -> Completed:
+    async def _save(self, user: User, token: str, accounts: list[Connected], *, back: str = "") -> Completed:
         async with self.database.session() as session:
-            return Completed(token, await save_connected(session, self.box, user, accounts))
+            return Completed(token, await save_connected(session, self.box, user, accounts), back)
 
     def _adapter(self, platform: str, kind: CredentialKind) -> PlatformAdapter:
         adapter = self.adapters.get(platform)
@@ -403,6 +415,7 @@ class ConnectFlows:
             "origin": payload.get("origin"),
             "creds": _credentials_json(creds),
             "pages": [dataclasses.asdict(page) for page in pages],
+            "back": payload.get("back"),
         }
         async with self.database.session() as session:
             key = await oauth_states.put_state(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import Post, PostGroup, PostLog
+from postpost.db.models import Connection, Post, PostGroup, PostLog
 from postpost.db.wakeup import announce_due
 from postpost.errors import InvalidInput
 from postpost.ids import iso, utcnow
@@ -26,7 +26,7 @@ from postpost.services.connections import connections_by_compound_id, split_plat
 from postpost.services.content_rules import check_alt_texts, check_text, merge_settings
 from postpost.services.limits import assert_can_schedule, assert_platforms_allowed
 from postpost.services.media_rules import check_media
-from postpost.services.post_input import parse_alt_texts, parse_create_post
+from postpost.services.post_input import NewPost, parse_alt_texts, parse_create_post
 from postpost.services.post_logs import log_event
 from postpost.services.scoping import load_group
 from postpost.services.timefmt import parse_scheduled_time
@@ -91,8 +91,22 @@ def check_content(content: str, targets: dict[str, PlatformDescriptor], alt_text
     check_alt_texts(alt_texts, targets.values())
 
 
-async def create_post(session: AsyncSession, principal: Principal, body: Any) -> str:
-    """Validate, check connections, content and limits, store the group and its platform posts."""
+@dataclass(frozen=True)
+class CheckedPost:
+    """A create-post body that passed every check made before anything is stored."""
+
+    new: NewPost
+    connections: dict[str, Connection]
+    targets: dict[str, PlatformDescriptor]
+    settings: dict[str, dict[str, Any]]
+
+
+async def check_new_post(session: AsyncSession, principal: Principal, body: Any) -> CheckedPost:
+    """create-post's checks, in its order: body, connections, platforms, settings, content, plan.
+
+    Raises the first failure (InvalidInput or LimitExceeded); writes nothing. The dashboard's
+    composer preview calls it too, so both give the same answer.
+    """
     new = parse_create_post(body)
     connections = await connections_by_compound_id(session, principal.user_id, new.platform_ids)
     for platform_id in new.platform_ids:
@@ -102,6 +116,13 @@ async def create_post(session: AsyncSession, principal: Principal, body: Any) ->
     settings = merge_settings(new.platform_settings, descriptors(), targets)
     check_content(new.content, targets, new.alt_texts or [])
     assert_platforms_allowed(principal.entitlements, new.platform_ids)
+    return CheckedPost(new, connections, targets, settings)
+
+
+async def create_post(session: AsyncSession, principal: Principal, body: Any) -> str:
+    """Validate, check connections, content and limits, store the group and its platform posts."""
+    checked = await check_new_post(session, principal, body)
+    new, connections, targets, settings = checked.new, checked.connections, checked.targets, checked.settings
     now = utcnow()
     scheduled_time = max(new.scheduled_time, now) if new.scheduled_time else None
     status = "scheduled" if scheduled_time else "draft"

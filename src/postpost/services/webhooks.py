@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postpost.db.models import User, Webhook, WebhookAttempt
 from postpost.errors import InvalidInput, NotFound
 from postpost.ids import is_object_id, iso, new_id, utcnow
-from postpost.net.url_guard import UrlGuard, parse_target
+from postpost.net.url_guard import NOT_HTTP, UrlGuard, parse_target
 from postpost.net.webhook_client import WebhookClient
 from postpost.security import SecretBox
 from postpost.services.auth import Principal
@@ -28,6 +28,13 @@ MAX_WEBHOOKS = 10
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 REQUIRED = "Name, URL, and at least one event are required"
 NOT_FOUND = "Webhook not found"
+DASHBOARD_NOT_HTTP = "Only HTTP and HTTPS URLs are allowed"
+ACTIVE_VALUES: dict[object, bool] = {
+    True: True,
+    False: False,
+    "true": True,
+    "false": False,
+}  # 1/0 are True/False
 
 
 def new_secret() -> str:
@@ -73,9 +80,15 @@ async def load_webhook(
     return hook
 
 
-async def list_webhooks(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    hooks = await session.scalars(select(Webhook).where(Webhook.user_id == principal.user_id))
-    return [list_view(hook) for hook in hooks]
+async def list_webhooks(
+    session: AsyncSession, principal: Principal, *, dashboard: bool = False
+) -> list[dict[str, Any]]:
+    """The API's list; the dashboard's also has `userId` and is sorted newest first."""
+    query = select(Webhook).where(Webhook.user_id == principal.user_id)
+    if not dashboard:
+        return [list_view(hook) for hook in await session.scalars(query)]
+    hooks = await session.scalars(query.order_by(Webhook.created_at.desc(), Webhook.id.desc()))
+    return [{**list_view(hook), "userId": hook.user_id} for hook in hooks]
 
 
 def _invalid_events(events: list[Any]) -> list[str]:
@@ -87,9 +100,18 @@ def _unique(events: list[str]) -> list[str]:
 
 
 async def create_webhook(
-    session: AsyncSession, principal: Principal, box: SecretBox, guard: UrlGuard, body: Any
+    session: AsyncSession,
+    principal: Principal,
+    box: SecretBox,
+    guard: UrlGuard,
+    body: Any,
+    *,
+    dashboard: bool = False,
 ) -> dict[str, Any]:
-    """Validate in the contract's order (required, URL format, events, URL target, limit); store."""
+    """Validate in the contract's order (required, URL format, events, URL target, limit); store.
+
+    The dashboard's variant names no valid events in its error and has its own scheme message.
+    """
     body = body if isinstance(body, dict) else {}
     name, url, events = body.get("name"), body.get("url"), body.get("events")
     if not (name and isinstance(name, str) and url and isinstance(url, str)):
@@ -99,9 +121,11 @@ async def create_webhook(
     _check_name(name)
     parse_target(url)
     invalid = _invalid_events(events)
+    if invalid and dashboard:
+        raise InvalidInput(f"Invalid events: {', '.join(invalid)}")
     if invalid:
         raise InvalidInput(f"Invalid events: {', '.join(invalid)}. Valid events: {', '.join(EVENT_NAMES)}")
-    await guard.check(url)
+    await _check_url(guard, url, dashboard=dashboard)
     # Lock the owner so two concurrent creates cannot both pass the limit.
     await session.execute(select(User.id).where(User.id == principal.user_id).with_for_update(key_share=True))
     count = await session.scalar(
@@ -134,6 +158,16 @@ async def create_webhook(
         "isActive": hook.is_active,
         "createdAt": iso(hook.created_at),
     }
+
+
+async def _check_url(guard: UrlGuard, url: str, *, dashboard: bool) -> None:
+    """The SSRF guard's verdict; the dashboard words the scheme refusal its own way."""
+    try:
+        await guard.check(url)
+    except InvalidInput as exc:
+        if dashboard and exc.message == NOT_HTTP:
+            raise InvalidInput(DASHBOARD_NOT_HTTP) from None
+        raise
 
 
 def _check_name(name: str) -> None:
@@ -173,6 +207,56 @@ async def update_webhook(
         "url": hook.url,
         "events": list(hook.events),
         "isActive": hook.is_active,
+        "updatedAt": iso(hook.updated_at),
+    }
+
+
+async def update_webhook_dashboard(
+    session: AsyncSession, principal: Principal, guard: UrlGuard, webhook_id: str, body: Any
+) -> dict[str, Any]:
+    """The dashboard's update: every field given is applied (an empty string is a value),
+    `isActive` accepts booleans, "true"/"false" and 1/0, and re-enabling resets `failureCount`."""
+    body = body if isinstance(body, dict) else {}
+    hook = await load_webhook(session, principal, webhook_id, for_update=True)
+    if "name" in body:
+        name = body["name"]
+        if not isinstance(name, str):
+            raise InvalidInput("Name must be a string")
+        _check_name(name)
+        hook.name = name
+    if "url" in body:
+        url = body["url"]
+        if not isinstance(url, str):
+            raise InvalidInput("Invalid URL format")
+        parse_target(url)
+        await _check_url(guard, url, dashboard=True)
+        hook.url = url
+    if "events" in body:
+        events = body["events"]
+        if not isinstance(events, list) or not events:
+            raise InvalidInput(REQUIRED)
+        invalid = _invalid_events(events)
+        if invalid:
+            raise InvalidInput(f"Invalid events: {', '.join(invalid)}")
+        hook.events = _unique(events)
+    if "isActive" in body:
+        active = body["isActive"]
+        if not isinstance(active, bool | str | int) or active not in ACTIVE_VALUES:
+            raise InvalidInput("isActive must be true or false")
+        enable = ACTIVE_VALUES[active]
+        if enable and not hook.is_active:
+            hook.failure_count = 0
+        hook.is_active = enable
+    hook.updated_at = utcnow()
+    await session.commit()
+    return {
+        "_id": hook.id,
+        "name": hook.name,
+        "url": hook.url,
+        "events": list(hook.events),
+        "isActive": hook.is_active,
+        "failureCount": hook.failure_count,
+        "lastTriggeredAt": iso(hook.last_triggered_at),
         "updatedAt": iso(hook.updated_at),
     }
 

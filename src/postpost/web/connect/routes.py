@@ -25,10 +25,11 @@ from fastapi.routing import APIRoute
 from postpost.errors import InvalidInput, LimitExceeded, PostpostError
 from postpost.platforms.base import PlatformError
 from postpost.platforms.registry import descriptor
-from postpost.services.connect_flows import Completed, ConnectFlows, FlowFailed
+from postpost.services.connect_flows import BACK_DASHBOARD, Completed, ConnectFlows, FlowFailed
 from postpost.web.connect.render import HEADERS, error_page, page
 
 TRUE = ("1", "true", "yes", "on")
+DASHBOARD_CHANNELS = "/app/channels"  # where flows started on the dashboard come back to
 
 
 class PageRoute(APIRoute):
@@ -101,7 +102,10 @@ def connect_router(flows: ConnectFlows) -> APIRouter:
     router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
     def done(result: Completed) -> RedirectResponse:
-        target = f"/connect/{result.token}?connected={quote(','.join(result.platform_ids))}"
+        connected = quote(",".join(result.platform_ids))
+        target = f"/connect/{result.token}?connected={connected}"
+        if result.back == BACK_DASHBOARD:
+            target = f"{DASHBOARD_CHANNELS}?connected={connected}"
         return RedirectResponse(target, 303, headers=HEADERS)
 
     def form(
