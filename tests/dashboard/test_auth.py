@@ -4,13 +4,18 @@ over HTTP against the live server (and one ASGI app with sign-up turned off)."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 
 from postpost.api.app import create_app
 from postpost.config import Settings
+from postpost.db.models import SignInFailure, User
 from postpost.db.session import Database
+from postpost.ids import utcnow
+from postpost.services import dashboard_auth
 from postpost.web.dashboard.session import CSRF_COOKIE, SESSION_COOKIE
 from tests.dashboard.conftest import PASSWORD, Dash, DashUser, SignedInClient, csrf_of
 
@@ -104,10 +109,6 @@ async def test_sign_up_creates_an_account_with_a_hashed_password(dash: Dash, dat
         data["csrf_token"] = csrf_of(form.text)
         again = await client.post("/sign-up", data={**data, "password_confirm": "long password"})
         assert again.status_code == 409 and f"A user with email {email.lower()} already exists" in again.text
-    from sqlalchemy import select
-
-    from postpost.db.models import User
-
     async with database.session() as session:
         row = await session.scalar(select(User).where(User.email == email.lower()))
     assert row is not None and row.plan_key == "pro"
@@ -151,8 +152,6 @@ async def test_sign_out_ends_the_session(signed_in_client: SignedInClient) -> No
 
 
 async def test_changing_the_password_ends_other_sessions(dash: Dash, database: Database) -> None:
-    from postpost.services import dashboard_auth
-
     user = await dash.make_user()
     signed = await dash.signed_in_client(user)
     async with database.session() as session:
@@ -194,3 +193,34 @@ async def test_unknown_dashboard_pages_are_pages_and_api_errors_stay_json(
     assert (r.status_code, r.json()) == (404, {"error": "Not found"})
     r = await http.get("/api/v1/nowhere")
     assert (r.status_code, r.json()) == (404, {"error": "Not found"})
+
+
+async def test_the_session_cookie_is_secure_behind_https(
+    settings: Settings, database: Database, dash: Dash
+) -> None:
+    user = await dash.make_user()
+    secure = create_app(settings.model_copy(update={"public_url": "https://posts.example.com"}), database)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=secure), base_url="https://posts.example.com"
+    ) as client:
+        r = await _sign_in(client, user.email, PASSWORD)
+        assert r.status_code == 303
+        cookie = next(
+            v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith(SESSION_COOKIE)
+        )
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    await secure.state.services.adapters.close()
+
+
+async def test_failures_of_an_ended_window_do_not_count(dash: Dash, database: Database) -> None:
+    user = await dash.make_user()
+    async with dash.client() as client:
+        for _ in range(dash.settings.sign_in_max_failures):
+            await _sign_in(client, user.email, "wrong password")
+        assert (await _sign_in(client, user.email, PASSWORD)).status_code == 429
+        async with database.session() as session:  # the window ends
+            ended = utcnow() - timedelta(seconds=dash.settings.sign_in_window_seconds + 1)
+            await session.execute(update(SignInFailure).values(window_started_at=ended))
+            await session.commit()
+        assert (await _sign_in(client, user.email, "wrong password")).status_code == 401  # counts from 1
+        assert (await _sign_in(client, user.email, PASSWORD)).status_code == 303

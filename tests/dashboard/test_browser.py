@@ -31,6 +31,9 @@ async def test_a_newcomer_signs_up_makes_a_key_connects_and_adds_a_webhook(
     await page.goto(f"{dash.url}/")
     assert page.url == f"{dash.url}/sign-in"
     await shoot(page, "sign-in")
+    await page.keyboard.press("Tab")  # the keyboard reaches a visible skip link first
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert await page.locator(".skip-link").is_visible()
     await page.get_by_role("link", name="Create one").click()
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -68,6 +71,7 @@ async def test_a_newcomer_signs_up_makes_a_key_connects_and_adds_a_webhook(
     raw = (await page.locator("#new-key").inner_text()).strip()
     assert re.fullmatch(r"sk_[0-9a-z]+_[0-9a-f]{16}\.[0-9a-f]{40}", raw)
     await shoot(page, "keys")
+    assert await _fits(page, 360)
     async with dash.client() as api:
         r = await api.get("/api/v1/platform-connections", headers={"x-api-key": raw})
         assert r.status_code == 200 and r.json()["connections"] == []

@@ -85,30 +85,19 @@ async def sign_in(
 
 
 async def _count_failure(session: AsyncSession, key: str, now: datetime, window: timedelta) -> None:
-    """One more failure for `key`, atomically (a fresh window once the last one ended)."""
-    fresh = now - window
-    await session.execute(
-        update(SignInFailure)
-        .where(SignInFailure.key == key, SignInFailure.window_started_at <= fresh)
-        .values(failures=0, window_started_at=now)
-    )
+    """One more failure for `key`, atomically; windows that ended are dropped first (every key's:
+    the table only ever holds the current windows)."""
+    await session.execute(delete(SignInFailure).where(SignInFailure.window_started_at <= now - window))
     counted = await session.execute(
         update(SignInFailure).where(SignInFailure.key == key).values(failures=SignInFailure.failures + 1)
     )
     if getattr(counted, "rowcount", 0) == 0:
         session.add(SignInFailure(key=key, failures=1, window_started_at=now))
-        try:
-            await session.commit()
-        except IntegrityError:  # another request counted the first failure at the same moment
-            await session.rollback()
-            await _count_failure(session, key, now, window)
-        return
-    await session.commit()
-
-
-async def forget_old_failures(session: AsyncSession, window: timedelta) -> None:
-    """Drop failure rows whose window has ended."""
-    await session.execute(delete(SignInFailure).where(SignInFailure.window_started_at <= utcnow() - window))
+    try:
+        await session.commit()
+    except IntegrityError:  # another request counted the first failure at the same moment
+        await session.rollback()
+        await _count_failure(session, key, now, window)
 
 
 async def sign_up(session: AsyncSession, email: str, password: str, *, plan: str) -> User:
