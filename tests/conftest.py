@@ -150,6 +150,12 @@ def make_user(database: Database) -> MakeUser:
 
 @pytest.fixture
 def make_connection(database: Database) -> MakeConnection:
+    return connection_maker(database)
+
+
+def connection_maker(database: Database) -> MakeConnection:
+    """Adds a connection (with a random account id unless given) for a user of `database`."""
+
     async def make(
         user: TestUser, platform: str = "mastodon", account_id: str | None = None, **fields: Any
     ) -> str:

@@ -32,7 +32,7 @@ from postpost.server import build_server
 from postpost.services import accounts
 from postpost.services.passwords import hash_password
 from postpost.web.dashboard.session import SESSION_COOKIE, Sessions
-from tests.conftest import SECRET, ServerThread, free_port
+from tests.conftest import SECRET, MakeConnection, ServerThread, connection_maker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"
@@ -138,17 +138,23 @@ def dash_database_url(engine_name: str, new_database_url: Callable[[str], str]) 
 
 
 @pytest_asyncio.fixture(scope="session")
-async def database(dash_database_url: str) -> AsyncIterator[Database]:
-    """Overrides the shared database for these tests (`app`, `client`, `make_user` use it too)."""
+async def dash_database(dash_database_url: str) -> AsyncIterator[Database]:
+    """The live server's database (the shared `database` fixture stays the other tests' one)."""
     db = Database(async_database_url(dash_database_url))
     await upgrade(db)
     yield db
     await db.dispose()
 
 
+@pytest.fixture
+def make_connection(dash_database: Database) -> MakeConnection:
+    """Connections in the live server's database (overrides the shared fixture here)."""
+    return connection_maker(dash_database)
+
+
 @pytest.fixture(scope="session")
 def dash_server(
-    database: Database, dash_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    dash_database: Database, dash_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Settings]]:
     """`postpost serve`'s app (one worker, sandbox on) on a loopback port, with its lifespan."""
     port = free_port()
@@ -174,9 +180,9 @@ def dash_server(
 
 
 @pytest.fixture(scope="session")
-def dash(dash_server: tuple[str, Settings], database: Database) -> Dash:
+def dash(dash_server: tuple[str, Settings], dash_database: Database) -> Dash:
     url, settings = dash_server
-    return Dash(url, settings, database)
+    return Dash(url, settings, dash_database)
 
 
 @pytest_asyncio.fixture

@@ -92,7 +92,7 @@ async def test_sign_in_is_rate_limited_per_email_and_address(dash: Dash) -> None
         assert (await _sign_in(client, other.email, PASSWORD)).status_code == 303  # another email
 
 
-async def test_sign_up_creates_an_account_with_a_hashed_password(dash: Dash, database: Database) -> None:
+async def test_sign_up_creates_an_account_with_a_hashed_password(dash: Dash, dash_database: Database) -> None:
     email = f"Fresh-{secrets.token_hex(4)}@Example.com"
     async with dash.client() as client:
         form = await client.get("/sign-up")
@@ -109,14 +109,14 @@ async def test_sign_up_creates_an_account_with_a_hashed_password(dash: Dash, dat
         data["csrf_token"] = csrf_of(form.text)
         again = await client.post("/sign-up", data={**data, "password_confirm": "long password"})
         assert again.status_code == 409 and f"A user with email {email.lower()} already exists" in again.text
-    async with database.session() as session:
+    async with dash_database.session() as session:
         row = await session.scalar(select(User).where(User.email == email.lower()))
     assert row is not None and row.plan_key == "pro"
     assert row.password_hash is not None and row.password_hash.startswith("$argon2id$")
 
 
-async def test_sign_up_can_be_turned_off(settings: Settings, database: Database) -> None:
-    closed = create_app(settings.model_copy(update={"signup": False}), database)
+async def test_sign_up_can_be_turned_off(settings: Settings, dash_database: Database) -> None:
+    closed = create_app(settings.model_copy(update={"signup": False}), dash_database)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=closed), base_url="http://test") as client:
         r = await client.get("/sign-up")
         assert r.status_code == 403 and "Sign-up is turned off on this server" in r.text
@@ -151,10 +151,10 @@ async def test_sign_out_ends_the_session(signed_in_client: SignedInClient) -> No
     assert (await signed_in_client.http.get("/app/keys")).status_code == 303  # and it is dead anyway
 
 
-async def test_changing_the_password_ends_other_sessions(dash: Dash, database: Database) -> None:
+async def test_changing_the_password_ends_other_sessions(dash: Dash, dash_database: Database) -> None:
     user = await dash.make_user()
     signed = await dash.signed_in_client(user)
-    async with database.session() as session:
+    async with dash_database.session() as session:
         await dashboard_auth.set_password(session, user.email, "a brand new password")
     assert (await signed.http.get("/app/keys")).status_code == 303
     await signed.http.aclose()
@@ -196,10 +196,11 @@ async def test_unknown_dashboard_pages_are_pages_and_api_errors_stay_json(
 
 
 async def test_the_session_cookie_is_secure_behind_https(
-    settings: Settings, database: Database, dash: Dash
+    settings: Settings, dash_database: Database, dash: Dash
 ) -> None:
     user = await dash.make_user()
-    secure = create_app(settings.model_copy(update={"public_url": "https://posts.example.com"}), database)
+    secure_settings = settings.model_copy(update={"public_url": "https://posts.example.com"})
+    secure = create_app(secure_settings, dash_database)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=secure), base_url="https://posts.example.com"
     ) as client:
@@ -212,13 +213,13 @@ async def test_the_session_cookie_is_secure_behind_https(
     await secure.state.services.adapters.close()
 
 
-async def test_failures_of_an_ended_window_do_not_count(dash: Dash, database: Database) -> None:
+async def test_failures_of_an_ended_window_do_not_count(dash: Dash, dash_database: Database) -> None:
     user = await dash.make_user()
     async with dash.client() as client:
         for _ in range(dash.settings.sign_in_max_failures):
             await _sign_in(client, user.email, "wrong password")
         assert (await _sign_in(client, user.email, PASSWORD)).status_code == 429
-        async with database.session() as session:  # the window ends
+        async with dash_database.session() as session:  # the window ends
             ended = utcnow() - timedelta(seconds=dash.settings.sign_in_window_seconds + 1)
             await session.execute(update(SignInFailure).values(window_started_at=ended))
             await session.commit()

@@ -24,9 +24,9 @@ async def schedule(client, user, platform_id, when, content="on the calendar"):
 
 
 @pytest.fixture
-def build(database):
+def build(dash_database):
     async def run(user, view, anchor, tz_name):
-        async with database.session() as session:
+        async with dash_database.session() as session:
             return await calendar.build(session, user.id, view=view, anchor=anchor, tz=zone(tz_name), now=NOW)
 
     return run

@@ -13,7 +13,7 @@ from tests.dashboard.conftest import Dash, DashUser, SignedInClient
 
 
 async def test_connect_test_and_remove_sandbox_accounts(
-    dash: Dash, dash_user: DashUser, signed_in_client: SignedInClient, database: Database
+    dash: Dash, dash_user: DashUser, signed_in_client: SignedInClient, dash_database: Database
 ) -> None:
     http = signed_in_client.http
     page = await http.get("/app/channels")
@@ -39,7 +39,7 @@ async def test_connect_test_and_remove_sandbox_accounts(
     bad = await signed_in_client.form("/app/channels/connect/bluesky", {"identifier": "", "password": ""})
     assert bad.status_code == 400 and "Enter your handle (or DID) and an app password" in bad.text
 
-    async with database.session() as session:
+    async with dash_database.session() as session:
         rows = list(await session.scalars(select(Connection).where(Connection.user_id == dash_user.id)))
         assert sorted(row.platform for row in rows) == ["bluesky", "twitter"] and all(
             r.is_sandbox for r in rows

@@ -20,9 +20,9 @@ FUTURE = "2030-03-15T10:00:00.000Z"
 
 
 @pytest.fixture
-def run_preview(database, dash):
+def run_preview(dash_database, dash):
     async def run(user, body, files=()):
-        async with database.session() as session:
+        async with dash_database.session() as session:
             principal = await authenticate(session, KeyHasher(SECRET.encode()), api_key=user.api_key)
             return await compose_preview.preview(
                 session, principal, body, list(files), upload_ceiling=dash.settings.media_max_bytes

@@ -24,7 +24,7 @@ EVENTS = ["post.published", "post.failed"]
 
 
 async def test_create_list_update_delete(
-    signed_in_client: SignedInClient, dash_user: DashUser, database: Database
+    signed_in_client: SignedInClient, dash_user: DashUser, dash_database: Database
 ) -> None:
     http, headers = signed_in_client.http, signed_in_client.json_headers
     first = await http.post("/webhooks", json={"name": "A", "url": PUBLIC, "events": EVENTS}, headers=headers)
@@ -44,7 +44,7 @@ async def test_create_list_update_delete(
     assert [h["name"] for h in listed["webhooks"]] == ["B", "A"]  # newest first
     assert all("secret" not in h and h["userId"] == dash_user.id for h in listed["webhooks"])
 
-    async with database.session() as session:  # five failures disabled it
+    async with dash_database.session() as session:  # five failures disabled it
         await session.execute(
             update(Webhook).where(Webhook.id == hook["_id"]).values(failure_count=5, is_active=False)
         )
@@ -159,12 +159,16 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 
 async def test_page_creates_tests_disables_enables_and_deletes(
-    dash: Dash, dash_user: DashUser, settings: Settings, database: Database, receiver: tuple[Receiver, str]
+    dash: Dash,
+    dash_user: DashUser,
+    settings: Settings,
+    dash_database: Database,
+    receiver: tuple[Receiver, str],
 ) -> None:
     found, receiver_url = receiver
     received = found.received
     # an app whose guard lets webhooks reach the loopback receiver
-    app = create_app(settings, database, url_guard=UrlGuard(allow_private=True))
+    app = create_app(settings, dash_database, url_guard=UrlGuard(allow_private=True))
     cookie = await dash.session_cookie(dash_user)
     try:
         await _use_the_page(app, cookie, received, receiver_url)
