@@ -26,17 +26,30 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import struct
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import free_port, python, running, table  # noqa: E402
+from bench._common import (  # noqa: E402
+    SECRET,
+    busy_others,
+    free_port,
+    loadavg,
+    log_tail,
+    new_database,
+    python,
+    running,
+    table,
+)
 
 CHUNK = 32 * 1024 * 1024
 PIECE = 1024 * 1024
@@ -203,6 +216,241 @@ async def adapter_run(origin: str, path: Path, uploads: int) -> tuple[float, int
         return await measured(work)
 
 
+# --------------------------------------------------------------------------------------------
+# Worker phase: the real engine (API, PostgreSQL, local storage, one `postpost worker` process)
+# --------------------------------------------------------------------------------------------
+
+UNLIMITED = {
+    "apiAccess": True,
+    "monthlyPosts": None,
+    "scheduledPosts": None,
+    "scheduleHorizonDays": None,
+    "connections": None,
+    "allowedPlatforms": None,
+    "mediaMaxBytes": None,
+}
+UPLOADS_AT_ONCE = 4  # API uploads in parallel while setting up (not timed)
+LEAD_SECONDS = 2.0  # posts are due this long after scheduling starts
+
+
+class ProcMemory:
+    """Resident memory of another process from /proc/<pid>/status, sampled in a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def field(self, name: str) -> int:
+        """A `Vm…` line of the status file, in bytes (0 once the process is gone)."""
+        try:
+            lines = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        except OSError:
+            return 0
+        for line in lines:
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.field("VmRSS"))
+            time.sleep(self.interval)
+
+    def __enter__(self) -> ProcMemory:
+        self.peak = self.field("VmRSS")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def seed(url: str, uploads: int) -> tuple[str, list[tuple[str, str]]]:
+    """A user without limits, an API key and `uploads` sandbox YouTube channels.
+
+    Returns (API key, [(platform id, access token)]).
+    """
+    from postpost.config import async_database_url
+    from postpost.db.session import Database
+    from postpost.sandbox import add_sandbox_connection
+    from postpost.security import KeyHasher, SecretBox
+    from postpost.services import accounts
+
+    box = SecretBox(SECRET.encode())
+    database = Database(async_database_url(url))
+    try:
+        async with database.session() as session:
+            user = await accounts.create_user(session, "bench-youtube@example.com", plan="premium")
+            user.entitlements = dict(UNLIMITED)
+            key = await accounts.create_key(session, KeyHasher(SECRET.encode()), user.id)
+            channels = []
+            for _ in range(uploads):
+                conn = await add_sandbox_connection(session, box, user.id, "youtube")
+                channels.append((conn.compound_id, str(box.decrypt(conn.secrets)["access_token"])))
+            await session.commit()
+            return key.raw, channels
+    finally:
+        await database.dispose()
+
+
+async def api_call(http: Any, method: str, url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    async with http.request(method, url, json=body, headers={"x-api-key": key}) as r:
+        reply = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"{method} {url}: {r.status} {reply}")
+        return dict(reply)
+
+
+async def create_posts(http: Any, api: str, key: str, channels: list[str], path: Path) -> list[str]:
+    """One draft per channel with the video uploaded to it (get-upload-url, PUT); the group ids."""
+    size = path.stat().st_size
+    gate = asyncio.Semaphore(UPLOADS_AT_ONCE)
+
+    async def one(n: int, platform_id: str) -> str:
+        body = {"content": f"bench video {n}\nuploaded by one worker", "platforms": [platform_id]}
+        group = (await api_call(http, "POST", f"{api}/api/v1/create-post", key, body))["postGroupId"]
+        ask = {"fileName": f"bench-{n}.mp4", "contentType": "video/mp4", "postGroupId": group}
+        target = await api_call(http, "POST", f"{api}/api/v1/get-upload-url", key, ask)
+        async with gate:
+            headers = {"Content-Type": "video/mp4", "Content-Length": str(size)}
+            async with http.put(target["uploadUrl"], data=FileSource(path).chunks(), headers=headers) as r:
+                if r.status != 200:
+                    raise RuntimeError(f"upload failed: {r.status} {await r.text()}")
+        return str(group)
+
+    return list(await asyncio.gather(*(one(n, pid) for n, pid in enumerate(channels))))
+
+
+async def listening(url: str) -> bool:
+    """Whether a worker LISTENs for due posts on this database."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query ILIKE 'LISTEN%postpost_due%'"
+        )
+        return bool(count)
+    finally:
+        await conn.close()
+
+
+async def outcomes(url: str) -> list[tuple[str, str | None, datetime | None]]:
+    """(status, posted id, published at) of every post."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT status, posted_id, published_at FROM posts")
+        return [
+            (r["status"], r["posted_id"], r["published_at"] and r["published_at"].replace(tzinfo=UTC))
+            for r in rows
+        ]
+    finally:
+        await conn.close()
+
+
+async def uploaded_at(http: Any, sim: str, video_id: str, token: str) -> datetime:
+    """When the fake YouTube received the video's last byte (its `snippet.publishedAt`)."""
+    params = {"part": "snippet", "id": video_id}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{sim}/youtube/youtube/v3/videos", params=params, headers=headers) as r:
+        items = (await r.json())["items"]
+    return datetime.fromisoformat(items[0]["snippet"]["publishedAt"].replace("Z", "+00:00"))
+
+
+async def worker_run(sim: str, path: Path, uploads: int, timeout: float = 600.0) -> dict[str, Any]:
+    """Posts made through the API of `postpost serve` (local storage, PostgreSQL), then published
+    by one `postpost worker` process started for this phase; times from the due time."""
+    import aiohttp
+
+    size = path.stat().st_size
+    db = new_database("postgresql", "yt")
+    data_dir = tempfile.mkdtemp(prefix="ppbench-yt-data-")
+    port = free_port()
+    env = {
+        "POSTPOST_DATABASE_URL": db.url,
+        "POSTPOST_SECRET_KEY": SECRET,
+        "POSTPOST_SANDBOX_URL": sim,
+        "POSTPOST_DATA_DIR": data_dir,
+        "POSTPOST_WORKERS": "0",
+        "POSTPOST_PORT": str(port),
+        "POSTPOST_MEDIA_MAX_BYTES": str(max(size, 512 * 1024 * 1024)),
+    }
+    cli = str(Path(python()).parent / "postpost")
+    plain_url = db.url.replace("postgresql://", "postgres://", 1)
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            with running([cli, "serve"], port, env):
+                api = f"http://127.0.0.1:{port}"
+                key, channels = await seed(db.url, uploads)
+                tokens = {pid.split("-", 1)[1]: token for pid, token in channels}
+                groups = await create_posts(http, api, key, [pid for pid, _ in channels], path)
+                with running([cli, "worker"], None, env) as worker:
+                    deadline = time.monotonic() + 60
+                    while not await listening(plain_url):
+                        if time.monotonic() > deadline or worker.poll() is not None:
+                            raise RuntimeError(f"the worker did not start:\n{log_tail(worker)}")
+                        await asyncio.sleep(0.2)
+                    await asyncio.sleep(1.0)  # let it settle before reading its idle size
+                    memory = ProcMemory(worker.pid)
+                    idle = memory.field("VmRSS")
+                    cpu_before = cpu_seconds(worker.pid)
+                    with memory:
+                        due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
+                        stamp = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
+                        body = {"status": "scheduled", "scheduledTime": stamp}
+                        await asyncio.gather(
+                            *(
+                                api_call(http, "PUT", f"{api}/api/v1/update-post/{g}", key, body)
+                                for g in groups
+                            )
+                        )
+                        if datetime.now(UTC) > due:
+                            print("    warning: scheduling ended after the due time", flush=True)
+                        stop_at = time.monotonic() + timeout
+                        while True:
+                            rows = await outcomes(plain_url)
+                            if all(status in ("published", "failed") for status, _, _ in rows):
+                                break
+                            if time.monotonic() > stop_at or worker.poll() is not None:
+                                raise RuntimeError(f"posts not finished: {rows}\n{log_tail(worker)}")
+                            await asyncio.sleep(0.1)
+                    cpu = cpu_seconds(worker.pid) - cpu_before
+                    high_water = memory.field("VmHWM")
+            failed = [r for r in rows if r[0] != "published"]
+            if failed:
+                raise RuntimeError(f"{len(failed)} posts failed: {failed}")
+            async with http.get(f"{sim}/_control/posts", params={"platform": "youtube"}) as r:
+                listed = (await r.json())["posts"]
+            mine = [p for p in listed if p["account"] in tokens]
+            if len(mine) != uploads or any(p["media"][0]["size"] != size for p in mine):
+                raise RuntimeError(f"the fake holds {len(mine)} videos, not {uploads} complete ones")
+            received = [await uploaded_at(http, sim, p["id"], tokens[p["account"]]) for p in mine]
+    finally:
+        db.drop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    published = max(at for _, _, at in rows if at is not None)
+    return {
+        "seconds": (max(received) - due).total_seconds(),
+        "published_seconds": (published - due).total_seconds(),
+        "rss_idle": idle,
+        "rss_peak": memory.peak,
+        "rss_growth": memory.peak - idle,
+        "vmhwm": high_water,
+        "cpu": cpu,
+    }
+
+
 def serve_simulator(port: int) -> None:
     import uvicorn
 
@@ -239,7 +487,10 @@ def main() -> None:
     parser.add_argument(
         "--small-mb", type=int, default=5, help="second size, to see whether memory follows it"
     )
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds at --size-mb (one at --small-mb)")
+    parser.add_argument(
+        "--phases", default="baseline,worker,adapter", help="comma-separated: baseline, worker, adapter"
+    )
     parser.add_argument("--serve-simulator", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--origin", help=argparse.SUPPRESS)
@@ -254,22 +505,31 @@ def main() -> None:
         print(json.dumps({"seconds": seconds, "rss_growth": growth}))
         return
 
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     port = free_port()
-    origin = f"http://127.0.0.1:{port}/youtube"
+    sim = f"http://127.0.0.1:{port}"
     mb = 1024 * 1024
+    sizes = list(dict.fromkeys((args.size_mb, args.small_mb)))
+    print(f"load average {loadavg()}; other busy processes: {busy_others()}", flush=True)
+    rows: list[list[Any]] = []
+    memory: list[list[Any]] = []
+    best: dict[tuple[str, int], float] = {}
     with tempfile.TemporaryDirectory(prefix="ppbench-yt-") as tmp:
         files = {}
-        for size_mb in (args.size_mb, args.small_mb):
+        for size_mb in sizes:
             files[size_mb] = Path(tmp) / f"video-{size_mb}.mp4"
             make_video(files[size_mb], size_mb * mb)
         with running([python(), __file__, "--serve-simulator", str(port)], port):
-            rows = []
-            best: dict[tuple[str, int], float] = {}
-            for size_mb in (args.size_mb, args.small_mb):
-                for _ in range(args.rounds if size_mb == args.size_mb else 1):
-                    for phase in ("baseline", "adapter"):
-                        got = run_phase(phase, origin, files[size_mb], args.uploads)
+            for size_mb in sizes:
+                for round_ in range(args.rounds if size_mb == args.size_mb else 1):
+                    # alternate the order so that warm-up favours no phase
+                    for phase in phases if round_ % 2 == 0 else phases[::-1]:
+                        if phase == "worker":
+                            got = asyncio.run(worker_run(sim, files[size_mb], args.uploads))
+                        else:
+                            got = run_phase(phase, sim + "/youtube", files[size_mb], args.uploads)
                         total = args.uploads * size_mb
+                        published = got.get("published_seconds", float("nan"))
                         rows.append(
                             [
                                 phase,
@@ -277,16 +537,44 @@ def main() -> None:
                                 args.uploads,
                                 got["seconds"],
                                 total / got["seconds"],
+                                published,
                                 got["rss_growth"] / mb,
                             ]
                         )
+                        print("  " + "  ".join(str(c) for c in rows[-1]), flush=True)
+                        if phase == "worker":
+                            memory.append(
+                                [
+                                    size_mb,
+                                    got["rss_idle"] / mb,
+                                    got["rss_peak"] / mb,
+                                    got["rss_growth"] / mb,
+                                    got["vmhwm"] / mb,
+                                    got["cpu"],
+                                ]
+                            )
+                            key = ("worker published", size_mb)
+                            best[key] = min(best.get(key, float("inf")), published)
                         key = (phase, size_mb)
                         best[key] = min(best.get(key, float("inf")), got["seconds"])
-    print(f"== {args.uploads} concurrent YouTube uploads through one aiohttp session (sandbox simulator)")
-    print(table(["phase", "MB each", "uploads", "seconds", "MB/s", "peak RSS growth MB"], rows))
-    for size_mb in (args.size_mb, args.small_mb):
-        ratio = best[("baseline", size_mb)] / best[("adapter", size_mb)]
-        print(f"{size_mb} MB: adapter/baseline throughput ratio (best runs) = {ratio:.2f} (target >= 0.7)")
+    print(f"load average {loadavg()}; other busy processes: {busy_others()}")
+    print(f"== {args.uploads} concurrent YouTube uploads of one generated video each (sandbox simulator)")
+    headers = ["phase", "MB each", "uploads", "s to last byte", "MB/s", "s to published", "RSS growth MB"]
+    print(table(headers, rows))
+    if memory:
+        print("== the worker process (`postpost worker`): resident memory and CPU during the phase")
+        headers = ["MB each", "idle RSS MB", "peak RSS MB", "peak over idle MB", "VmHWM MB", "CPU s"]
+        print(table(headers, memory))
+    for size_mb in sizes:
+        base = best.get(("baseline", size_mb))
+        if base is None:
+            continue
+        for phase in ("worker", "worker published", "adapter"):
+            if (phase, size_mb) in best:
+                ratio = base / best[(phase, size_mb)]
+                print(
+                    f"{size_mb} MB: {phase} / bare loop throughput (best runs) = {ratio:.2f} (target >= 0.7)"
+                )
 
 
 if __name__ == "__main__":
