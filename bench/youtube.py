@@ -27,7 +27,9 @@ import io
 import json
 import os
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -46,13 +48,16 @@ from bench._common import (  # noqa: E402
     loadavg,
     log_tail,
     new_database,
+    profile_top,
+    pyspy,
     python,
     running,
     table,
 )
 
-CHUNK = 32 * 1024 * 1024
-PIECE = 1024 * 1024
+MB = 1024 * 1024
+CHUNK = 32 * MB
+PIECE = MB
 
 
 def make_video(path: Path, size: int) -> None:
@@ -106,8 +111,9 @@ def rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def measured(work: Any) -> tuple[float, int]:
-    """(seconds, peak RSS growth in bytes) of awaiting `work`."""
+async def measured(work: Any, sim_pid: int) -> dict[str, float]:
+    """Awaiting `work`: seconds, peak RSS growth (bytes), CPU seconds of this process and of the
+    simulator."""
     idle = rss()
     peak = idle
     done = asyncio.Event()
@@ -119,12 +125,14 @@ async def measured(work: Any) -> tuple[float, int]:
             await asyncio.sleep(0.005)
 
     sampler = asyncio.create_task(sample())
+    cpu, sim_cpu = time.process_time(), cpu_seconds(sim_pid)
     started = time.perf_counter()
     await work
     elapsed = time.perf_counter() - started
+    cpu, sim_cpu = time.process_time() - cpu, cpu_seconds(sim_pid) - sim_cpu
     done.set()
     await sampler
-    return elapsed, max(peak, rss()) - idle
+    return {"seconds": elapsed, "rss_growth": max(peak, rss()) - idle, "cpu": cpu, "sim_cpu": sim_cpu}
 
 
 def tokens(count: int) -> list[tuple[str, dict[str, str]]]:
@@ -136,7 +144,7 @@ def tokens(count: int) -> list[tuple[str, dict[str, str]]]:
     return [(a.account_id, dict(a.secrets)) for a in (made() for _ in range(count))]
 
 
-async def baseline(origin: str, path: Path, uploads: int) -> tuple[float, int]:
+async def baseline(origin: str, path: Path, uploads: int, sim_pid: int) -> dict[str, float]:
     import aiohttp
 
     size = path.stat().st_size
@@ -152,8 +160,10 @@ async def baseline(origin: str, path: Path, uploads: int) -> tuple[float, int]:
                 break
 
     async def one(http: aiohttp.ClientSession, secrets: dict[str, str], n: int) -> None:
-        body = {"snippet": {"title": f"bench {n}", "description": f"bench {n}", "categoryId": "22"}}
-        body["status"] = {"privacyStatus": "public", "selfDeclaredMadeForKids": False}
+        body: dict[str, Any] = {
+            "snippet": {"title": f"bench {n}", "description": f"bench {n}", "categoryId": "22"},
+            "status": {"privacyStatus": "public", "selfDeclaredMadeForKids": False},
+        }
         headers = {
             "Authorization": f"Bearer {secrets['access_token']}",
             "X-Upload-Content-Length": str(size),
@@ -185,10 +195,10 @@ async def baseline(origin: str, path: Path, uploads: int) -> tuple[float, int]:
     accounts = tokens(uploads)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         work = asyncio.gather(*(one(http, s, n) for n, (_, s) in enumerate(accounts)))
-        return await measured(work)
+        return await measured(work, sim_pid)
 
 
-async def adapter_run(origin: str, path: Path, uploads: int) -> tuple[float, int]:
+async def adapter_run(origin: str, path: Path, uploads: int, sim_pid: int) -> dict[str, float]:
     import aiohttp
 
     from postpost.platforms.base import Credentials, InProgress, MediaFile, PostPart, PublishJob, Secrets
@@ -213,7 +223,7 @@ async def adapter_run(origin: str, path: Path, uploads: int) -> tuple[float, int
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         adapter = YouTubeAdapter(http, timeout=30)
         work = asyncio.gather(*(one(adapter, a, s, n) for n, (a, s) in enumerate(accounts)))
-        return await measured(work)
+        return await measured(work, sim_pid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,34 +339,22 @@ async def create_posts(http: Any, api: str, key: str, channels: list[str], path:
     return list(await asyncio.gather(*(one(n, pid) for n, pid in enumerate(channels))))
 
 
-async def listening(url: str) -> bool:
-    """Whether a worker LISTENs for due posts on this database."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query ILIKE 'LISTEN%postpost_due%'"
-        )
-        return bool(count)
-    finally:
-        await conn.close()
+async def listening(db: Any) -> bool:
+    """Whether a worker LISTENs for due posts on this database (an asyncpg connection)."""
+    count = await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND query ILIKE 'LISTEN%postpost_due%'"
+    )
+    return bool(count)
 
 
-async def outcomes(url: str) -> list[tuple[str, str | None, datetime | None]]:
-    """(status, posted id, published at) of every post."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch("SELECT status, posted_id, published_at FROM posts")
-        return [
-            (r["status"], r["posted_id"], r["published_at"] and r["published_at"].replace(tzinfo=UTC))
-            for r in rows
-        ]
-    finally:
-        await conn.close()
+async def outcomes(db: Any) -> list[tuple[str, str | None, datetime | None]]:
+    """(status, posted id, published at) of every post (an asyncpg connection)."""
+    rows = await db.fetch("SELECT status, posted_id, published_at FROM posts")
+    return [
+        (r["status"], r["posted_id"], r["published_at"] and r["published_at"].replace(tzinfo=UTC))
+        for r in rows
+    ]
 
 
 async def uploaded_at(http: Any, sim: str, video_id: str, token: str) -> datetime:
@@ -368,12 +366,38 @@ async def uploaded_at(http: Any, sim: str, video_id: str, token: str) -> datetim
     return datetime.fromisoformat(items[0]["snippet"]["publishedAt"].replace("Z", "+00:00"))
 
 
-async def worker_run(sim: str, path: Path, uploads: int, timeout: float = 600.0) -> dict[str, Any]:
+async def start_profile(pid: int) -> tuple[asyncio.subprocess.Process, str] | None:
+    """py-spy recording `pid` until `print_profile` (None when py-spy is not installed)."""
+    binary = pyspy()
+    if binary is None:
+        print("    py-spy not found: no profile", flush=True)
+        return None
+    out = tempfile.mktemp(prefix="ppbench-yt-spy-", suffix=".txt")
+    argv = ["record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", out]
+    proc = await asyncio.create_subprocess_exec(
+        binary, *argv, "--nonblocking", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    await asyncio.sleep(0.5)  # attached before the posts are due
+    return proc, out
+
+
+async def print_profile(proc: asyncio.subprocess.Process, out: str) -> None:
+    proc.send_signal(signal.SIGINT)
+    await proc.wait()
+    print("    py-spy of the worker: postpost functions, then top self time (self %, inclusive %)")
+    for name, own, incl in profile_top(out, 30):
+        print(f"      {own:5.1f}% {incl:5.1f}%  {name}")
+    os.unlink(out)
+
+
+async def worker_run(
+    sim: str, sim_pid: int, path: Path, uploads: int, *, profile: bool = False
+) -> dict[str, Any]:
     """Posts made through the API of `postpost serve` (local storage, PostgreSQL), then published
     by one `postpost worker` process started for this phase; times from the due time."""
     import aiohttp
+    import asyncpg
 
-    size = path.stat().st_size
     db = new_database("postgresql", "yt")
     data_dir = tempfile.mkdtemp(prefix="ppbench-yt-data-")
     port = free_port()
@@ -384,71 +408,97 @@ async def worker_run(sim: str, path: Path, uploads: int, timeout: float = 600.0)
         "POSTPOST_DATA_DIR": data_dir,
         "POSTPOST_WORKERS": "0",
         "POSTPOST_PORT": str(port),
-        "POSTPOST_MEDIA_MAX_BYTES": str(max(size, 512 * 1024 * 1024)),
+        "POSTPOST_MEDIA_MAX_BYTES": str(max(path.stat().st_size, 512 * 1024 * 1024)),
     }
     cli = str(Path(python()).parent / "postpost")
-    plain_url = db.url.replace("postgresql://", "postgres://", 1)
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             with running([cli, "serve"], port, env):
                 api = f"http://127.0.0.1:{port}"
                 key, channels = await seed(db.url, uploads)
-                tokens = {pid.split("-", 1)[1]: token for pid, token in channels}
                 groups = await create_posts(http, api, key, [pid for pid, _ in channels], path)
-                with running([cli, "worker"], None, env) as worker:
-                    deadline = time.monotonic() + 60
-                    while not await listening(plain_url):
-                        if time.monotonic() > deadline or worker.poll() is not None:
-                            raise RuntimeError(f"the worker did not start:\n{log_tail(worker)}")
-                        await asyncio.sleep(0.2)
-                    await asyncio.sleep(1.0)  # let it settle before reading its idle size
-                    memory = ProcMemory(worker.pid)
-                    idle = memory.field("VmRSS")
-                    cpu_before = cpu_seconds(worker.pid)
-                    with memory:
-                        due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
-                        stamp = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
-                        body = {"status": "scheduled", "scheduledTime": stamp}
-                        await asyncio.gather(
-                            *(
-                                api_call(http, "PUT", f"{api}/api/v1/update-post/{g}", key, body)
-                                for g in groups
-                            )
-                        )
-                        if datetime.now(UTC) > due:
-                            print("    warning: scheduling ended after the due time", flush=True)
-                        stop_at = time.monotonic() + timeout
-                        while True:
-                            rows = await outcomes(plain_url)
-                            if all(status in ("published", "failed") for status, _, _ in rows):
-                                break
-                            if time.monotonic() > stop_at or worker.poll() is not None:
-                                raise RuntimeError(f"posts not finished: {rows}\n{log_tail(worker)}")
-                            await asyncio.sleep(0.1)
-                    cpu = cpu_seconds(worker.pid) - cpu_before
-                    high_water = memory.field("VmHWM")
-            failed = [r for r in rows if r[0] != "published"]
-            if failed:
-                raise RuntimeError(f"{len(failed)} posts failed: {failed}")
-            async with http.get(f"{sim}/_control/posts", params={"platform": "youtube"}) as r:
-                listed = (await r.json())["posts"]
-            mine = [p for p in listed if p["account"] in tokens]
-            if len(mine) != uploads or any(p["media"][0]["size"] != size for p in mine):
-                raise RuntimeError(f"the fake holds {len(mine)} videos, not {uploads} complete ones")
-            received = [await uploaded_at(http, sim, p["id"], tokens[p["account"]]) for p in mine]
+                db_conn = await asyncpg.connect(db.url)
+                try:
+                    with running([cli, "worker"], None, env) as worker:
+                        got = await publish(http, api, key, groups, db_conn, worker, sim_pid, profile)
+                finally:
+                    await db_conn.close()
+            tokens = {pid.split("-", 1)[1]: token for pid, token in channels}
+            received = await received_videos(http, sim, tokens, path.stat().st_size)
     finally:
         db.drop()
         shutil.rmtree(data_dir, ignore_errors=True)
+    due = got.pop("due")
+    return got | {"seconds": (max(received) - due).total_seconds()}
+
+
+async def publish(
+    http: Any,
+    api: str,
+    key: str,
+    groups: list[str],
+    db: Any,
+    worker: subprocess.Popen[bytes],
+    sim_pid: int,
+    profile: bool,
+    timeout: float = 600.0,
+) -> dict[str, Any]:
+    """Once the worker listens: schedule every group (update-post) due shortly, wait until all are
+    published; the due time, the worker's memory and CPU, the simulator's CPU."""
+    deadline = time.monotonic() + 60
+    while not await listening(db):
+        if time.monotonic() > deadline or worker.poll() is not None:
+            raise RuntimeError(f"the worker did not start:\n{log_tail(worker)}")
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1.0)  # let it settle before reading its idle size
+    memory = ProcMemory(worker.pid)
+    idle = memory.field("VmRSS")
+    spy = await start_profile(worker.pid) if profile else None
+    with memory:
+        due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
+        stamp = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
+        body = {"status": "scheduled", "scheduledTime": stamp}
+        url = f"{api}/api/v1/update-post/"
+        await asyncio.gather(*(api_call(http, "PUT", url + g, key, body) for g in groups))
+        if datetime.now(UTC) > due:
+            print("    warning: scheduling ended after the due time", flush=True)
+        await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
+        cpu_before, sim_before = cpu_seconds(worker.pid), cpu_seconds(sim_pid)
+        stop_at = time.monotonic() + timeout
+        while True:
+            rows = await outcomes(db)
+            if all(status in ("published", "failed") for status, _, _ in rows):
+                break
+            if time.monotonic() > stop_at or worker.poll() is not None:
+                raise RuntimeError(f"posts not finished: {rows}\n{log_tail(worker)}")
+            await asyncio.sleep(0.1)
+        cpu, sim_cpu = cpu_seconds(worker.pid) - cpu_before, cpu_seconds(sim_pid) - sim_before
+    if spy is not None:
+        await print_profile(*spy)
+    failed = [row for row in rows if row[0] != "published"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} posts failed: {failed}\n{log_tail(worker)}")
     published = max(at for _, _, at in rows if at is not None)
     return {
-        "seconds": (max(received) - due).total_seconds(),
+        "due": due,
         "published_seconds": (published - due).total_seconds(),
         "rss_idle": idle,
         "rss_peak": memory.peak,
         "rss_growth": memory.peak - idle,
-        "vmhwm": high_water,
+        "vmhwm": memory.field("VmHWM"),
         "cpu": cpu,
+        "sim_cpu": sim_cpu,
     }
+
+
+async def received_videos(http: Any, sim: str, tokens: dict[str, str], size: int) -> list[datetime]:
+    """When the fake received the last byte of each video; checks that it holds each one, whole."""
+    async with http.get(f"{sim}/_control/posts", params={"platform": "youtube"}) as r:
+        listed = (await r.json())["posts"]
+    mine = [p for p in listed if p["account"] in tokens]
+    if len(mine) != len(tokens) or any(p["media"][0]["size"] != size for p in mine):
+        raise RuntimeError(f"the fake holds {len(mine)} videos, not {len(tokens)} complete ones")
+    return [await uploaded_at(http, sim, p["id"], tokens[p["account"]]) for p in mine]
 
 
 def serve_simulator(port: int) -> None:
@@ -467,11 +517,10 @@ def serve_simulator(port: int) -> None:
     )
 
 
-def run_phase(phase: str, origin: str, path: Path, uploads: int) -> dict[str, Any]:
+def run_phase(phase: str, origin: str, sim_pid: int, path: Path, uploads: int) -> dict[str, Any]:
     """Run one phase in a child process; its measurements."""
-    import subprocess
-
-    argv = ["--phase", phase, "--origin", origin, "--file", str(path), "--uploads", str(uploads)]
+    argv = ["--phase", phase, "--origin", origin, "--sim-pid", str(sim_pid), "--file", str(path)]
+    argv += ["--uploads", str(uploads)]
     out = subprocess.run([python(), __file__, *argv], capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"{phase} failed:\n{out.stderr[-3000:]}")
@@ -491,89 +540,95 @@ def main() -> None:
     parser.add_argument(
         "--phases", default="baseline,worker,adapter", help="comma-separated: baseline, worker, adapter"
     )
+    parser.add_argument("--profile", action="store_true", help="py-spy the worker (if installed)")
     parser.add_argument("--serve-simulator", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--origin", help=argparse.SUPPRESS)
+    parser.add_argument("--sim-pid", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_simulator:
         serve_simulator(args.serve_simulator)
         return
     if args.phase:
-        run = baseline if args.phase == "baseline" else adapter_run
-        seconds, growth = asyncio.run(run(args.origin, Path(args.file), args.uploads))
-        print(json.dumps({"seconds": seconds, "rss_growth": growth}))
+        phase = baseline if args.phase == "baseline" else adapter_run
+        print(json.dumps(asyncio.run(phase(args.origin, Path(args.file), args.uploads, args.sim_pid))))
         return
 
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    sizes = list(dict.fromkeys((args.size_mb, args.small_mb)))
     port = free_port()
     sim = f"http://127.0.0.1:{port}"
-    mb = 1024 * 1024
-    sizes = list(dict.fromkeys((args.size_mb, args.small_mb)))
     print(f"load average {loadavg()}; other busy processes: {busy_others()}", flush=True)
-    rows: list[list[Any]] = []
-    memory: list[list[Any]] = []
-    best: dict[tuple[str, int], float] = {}
+    results: list[tuple[str, int, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="ppbench-yt-") as tmp:
         files = {}
         for size_mb in sizes:
             files[size_mb] = Path(tmp) / f"video-{size_mb}.mp4"
-            make_video(files[size_mb], size_mb * mb)
-        with running([python(), __file__, "--serve-simulator", str(port)], port):
+            make_video(files[size_mb], size_mb * MB)
+        with running([python(), __file__, "--serve-simulator", str(port)], port) as simulator:
             for size_mb in sizes:
                 for round_ in range(args.rounds if size_mb == args.size_mb else 1):
                     # alternate the order so that warm-up favours no phase
                     for phase in phases if round_ % 2 == 0 else phases[::-1]:
+                        load = loadavg()
                         if phase == "worker":
-                            got = asyncio.run(worker_run(sim, files[size_mb], args.uploads))
-                        else:
-                            got = run_phase(phase, sim + "/youtube", files[size_mb], args.uploads)
-                        total = args.uploads * size_mb
-                        published = got.get("published_seconds", float("nan"))
-                        rows.append(
-                            [
-                                phase,
-                                size_mb,
-                                args.uploads,
-                                got["seconds"],
-                                total / got["seconds"],
-                                published,
-                                got["rss_growth"] / mb,
-                            ]
-                        )
-                        print("  " + "  ".join(str(c) for c in rows[-1]), flush=True)
-                        if phase == "worker":
-                            memory.append(
-                                [
-                                    size_mb,
-                                    got["rss_idle"] / mb,
-                                    got["rss_peak"] / mb,
-                                    got["rss_growth"] / mb,
-                                    got["vmhwm"] / mb,
-                                    got["cpu"],
-                                ]
+                            got = asyncio.run(
+                                worker_run(
+                                    sim, simulator.pid, files[size_mb], args.uploads, profile=args.profile
+                                )
                             )
-                            key = ("worker published", size_mb)
-                            best[key] = min(best.get(key, float("inf")), published)
-                        key = (phase, size_mb)
-                        best[key] = min(best.get(key, float("inf")), got["seconds"])
+                        else:
+                            got = run_phase(
+                                phase, sim + "/youtube", simulator.pid, files[size_mb], args.uploads
+                            )
+                        got["load"] = load
+                        results.append((phase, size_mb, got))
+                        print(f"  {phase} {size_mb} MB: {got}", flush=True)
     print(f"load average {loadavg()}; other busy processes: {busy_others()}")
-    print(f"== {args.uploads} concurrent YouTube uploads of one generated video each (sandbox simulator)")
-    headers = ["phase", "MB each", "uploads", "s to last byte", "MB/s", "s to published", "RSS growth MB"]
+    report(results, args.uploads, sizes)
+
+
+def report(results: list[tuple[str, int, dict[str, Any]]], uploads: int, sizes: list[int]) -> None:
+    print(f"== {uploads} YouTube uploads at once, one generated video each (sandbox simulator)")
+    headers = ["phase", "MB each", "load", "s to last byte", "MB/s", "s to published", "client CPU s"]
+    headers += ["simulator CPU s", "RSS growth MB"]
+    rows = [
+        [
+            phase,
+            size_mb,
+            got["load"],
+            got["seconds"],
+            uploads * size_mb / got["seconds"],
+            got.get("published_seconds", float("nan")),
+            got["cpu"],
+            got["sim_cpu"],
+            got["rss_growth"] / MB,
+        ]
+        for phase, size_mb, got in results
+    ]
     print(table(headers, rows))
-    if memory:
-        print("== the worker process (`postpost worker`): resident memory and CPU during the phase")
-        headers = ["MB each", "idle RSS MB", "peak RSS MB", "peak over idle MB", "VmHWM MB", "CPU s"]
+    workers = [(size_mb, got) for phase, size_mb, got in results if phase == "worker"]
+    if workers:
+        print("== the worker process (`postpost worker`): resident memory")
+        headers = ["MB each", "idle RSS MB", "peak RSS MB", "peak over idle MB", "VmHWM MB"]
+        memory = [
+            [size_mb, got["rss_idle"] / MB, got["rss_peak"] / MB, got["rss_growth"] / MB, got["vmhwm"] / MB]
+            for size_mb, got in workers
+        ]
         print(table(headers, memory))
+    best: dict[tuple[str, int], float] = {}
+    for phase, size_mb, got in results:
+        for name, seconds in ((phase, got["seconds"]), (phase + " published", got.get("published_seconds"))):
+            if seconds is not None:
+                best[(name, size_mb)] = min(best.get((name, size_mb), float("inf")), seconds)
     for size_mb in sizes:
         base = best.get(("baseline", size_mb))
-        if base is None:
-            continue
-        for phase in ("worker", "worker published", "adapter"):
-            if (phase, size_mb) in best:
-                ratio = base / best[(phase, size_mb)]
+        for name in ("worker", "worker published", "adapter"):
+            if base is not None and (name, size_mb) in best:
+                ratio = base / best[(name, size_mb)]
                 print(
-                    f"{size_mb} MB: {phase} / bare loop throughput (best runs) = {ratio:.2f} (target >= 0.7)"
+                    f"{size_mb} MB: {name} / bare loop throughput (best runs) = {ratio:.2f} (target >= 0.7)"
                 )
 
 
