@@ -1,21 +1,35 @@
-"""YouTube upload benchmark: the adapter against a bare aiohttp resumable-upload loop.
+"""YouTube upload benchmark: one worker and the adapter against a bare aiohttp resumable-upload loop.
+
+    .venv/bin/python bench/youtube.py [--uploads 20] [--size-mb 50] [--small-mb 5] [--rounds 3]
+                                      [--phases baseline,worker,adapter] [--profile]
 
 The simulator (`create_simulator_app`, YouTube processing set to 0 s and its limits lifted) runs
-under uvicorn in its own process. The video is a short PyAV clip grown to `--size-mb` with an MP4
-``free`` box, in a temporary file, read by both clients through the same streaming source (a file
-read in 1 MiB pieces off the event loop, as the local media storage does).
+under uvicorn in its own process. The video is a short PyAV clip grown to `--size-mb` (and to
+`--small-mb`, to see whether memory follows the file size) with an MP4 ``free`` box, in a
+temporary file. Each phase makes `--uploads` uploads at once, one per sandbox channel:
 
-Each phase runs in a fresh child process so its memory is its own, and starts `--uploads`
-uploads at once over one aiohttp session:
+* **baseline**: in a fresh child process, the minimal resumable client over one aiohttp session:
+  ``POST …/videos?uploadType=resumable`` → Location, then ``PUT`` 32 MiB chunks with
+  ``Content-Range`` until the 200 with the video, the file read in 1 MiB pieces off the event loop
+  (as the local media storage reads it);
+* **worker**: the real engine. `postpost serve` (API only, ``POSTPOST_WORKERS=0``) on a throwaway
+  PostgreSQL database and a temporary data directory (local media storage); per channel a draft
+  made with create-post and its video uploaded with get-upload-url + PUT (not timed); then one
+  `postpost worker` process is started, and once it LISTENs every group is scheduled with
+  update-post, due 2 s later. The worker claims the posts and publishes them step by step
+  (session, upload from the stored file, processing check), storing the state between steps.
+  Timed from the due time to the last byte received by the fake (the videos' ``publishedAt``),
+  and to the last post published (``posts.published_at``);
+* **adapter**: in a fresh child process, `YouTubeAdapter.publish` driven step by step as the
+  engine would, without the database and without the waits it asks for.
 
-* **baseline**: the minimal resumable client: ``POST …/videos?uploadType=resumable`` → Location,
-  then ``PUT`` 32 MiB chunks with ``Content-Range`` until the 200 with the video;
-* **adapter**: `YouTubeAdapter.publish` driven step by step as the engine would (without the
-  waits it asks for): session, offset query + chunks, one ``videos.list`` status check.
-
-Printed per phase: wall time of all uploads, throughput, and the peak growth of the process's
-resident memory over its idle size while uploading (sampled every 5 ms). Ratio = baseline time /
-adapter time (≥ 0.7 is the target). Run: ``.venv/bin/python bench/youtube.py`` (~1 min).
+Per phase: wall time, throughput, CPU seconds of the client process (the worker for the worker
+phase) and of the simulator, the load average before it. Memory: for baseline and adapter the
+peak growth of the child's resident set over its idle size (sampled every 5 ms); for the worker
+its idle ``VmRSS``, the peak sampled every 10 ms from ``/proc/<pid>/status`` while publishing, and
+its ``VmHWM`` (high-water mark over its whole life). Ratio = best bare-loop time / best time of
+the phase (≥ 0.7 is the target). ``--profile`` records the worker with py-spy when it is
+installed. Default run: about 1.5 min on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -311,27 +325,37 @@ async def seed(url: str, uploads: int) -> tuple[str, list[tuple[str, str]]]:
         await database.dispose()
 
 
-async def api_call(http: Any, method: str, url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
-    async with http.request(method, url, json=body, headers={"x-api-key": key}) as r:
-        reply = await r.json()
-        if r.status != 200:
-            raise RuntimeError(f"{method} {url}: {r.status} {reply}")
-        return dict(reply)
+class Api:
+    """The postpost API of the worker phase, as one user (`key`)."""
+
+    def __init__(self, http: Any, base: str, key: str) -> None:
+        self.http, self.base, self.key = http, base, key
+
+    async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.http.request(
+            method, self.base + path, json=body, headers={"x-api-key": self.key}
+        ) as r:
+            reply = await r.json()
+            if r.status != 200:
+                raise RuntimeError(f"{method} {path}: {r.status} {reply}")
+            return dict(reply)
 
 
-async def create_posts(http: Any, api: str, key: str, channels: list[str], path: Path) -> list[str]:
+async def create_posts(api: Api, channels: list[str], path: Path) -> list[str]:
     """One draft per channel with the video uploaded to it (get-upload-url, PUT); the group ids."""
     size = path.stat().st_size
     gate = asyncio.Semaphore(UPLOADS_AT_ONCE)
 
     async def one(n: int, platform_id: str) -> str:
         body = {"content": f"bench video {n}\nuploaded by one worker", "platforms": [platform_id]}
-        group = (await api_call(http, "POST", f"{api}/api/v1/create-post", key, body))["postGroupId"]
+        group = (await api.call("POST", "/api/v1/create-post", body))["postGroupId"]
         ask = {"fileName": f"bench-{n}.mp4", "contentType": "video/mp4", "postGroupId": group}
-        target = await api_call(http, "POST", f"{api}/api/v1/get-upload-url", key, ask)
+        target = await api.call("POST", "/api/v1/get-upload-url", ask)
         async with gate:
             headers = {"Content-Type": "video/mp4", "Content-Length": str(size)}
-            async with http.put(target["uploadUrl"], data=FileSource(path).chunks(), headers=headers) as r:
+            async with api.http.put(
+                target["uploadUrl"], data=FileSource(path).chunks(), headers=headers
+            ) as r:
                 if r.status != 200:
                     raise RuntimeError(f"upload failed: {r.status} {await r.text()}")
         return str(group)
@@ -348,9 +372,11 @@ async def listening(db: Any) -> bool:
     return bool(count)
 
 
-async def outcomes(db: Any) -> list[tuple[str, str | None, datetime | None]]:
-    """(status, posted id, published at) of every post (an asyncpg connection)."""
-    rows = await db.fetch("SELECT status, posted_id, published_at FROM posts")
+async def outcomes(db: Any, groups: list[str]) -> list[tuple[str, str | None, datetime | None]]:
+    """(status, posted id, published at) of the groups' posts (an asyncpg connection)."""
+    rows = await db.fetch(
+        "SELECT status, posted_id, published_at FROM posts WHERE group_id = ANY($1::text[])", groups
+    )
     return [
         (r["status"], r["posted_id"], r["published_at"] and r["published_at"].replace(tzinfo=UTC))
         for r in rows
@@ -391,10 +417,11 @@ async def print_profile(proc: asyncio.subprocess.Process, out: str) -> None:
 
 
 async def worker_run(
-    sim: str, sim_pid: int, path: Path, uploads: int, *, profile: bool = False
+    sim: str, sim_pid: int, path: Path, uploads: int, *, warmup: Path | None, profile: bool = False
 ) -> dict[str, Any]:
     """Posts made through the API of `postpost serve` (local storage, PostgreSQL), then published
-    by one `postpost worker` process started for this phase; times from the due time."""
+    by one `postpost worker` process started for this phase, after one warm-up post with the
+    `warmup` video (none when None); times from the due time."""
     import aiohttp
     import asyncpg
 
@@ -414,16 +441,22 @@ async def worker_run(
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             with running([cli, "serve"], port, env):
-                api = f"http://127.0.0.1:{port}"
-                key, channels = await seed(db.url, uploads)
-                groups = await create_posts(http, api, key, [pid for pid, _ in channels], path)
+                api = Api(http, f"http://127.0.0.1:{port}", "")
+                api.key, channels = await seed(db.url, uploads + 1)
+                *timed, (spare, _) = channels
+                groups = await create_posts(api, [pid for pid, _ in timed], path)
+                warm = await create_posts(api, [spare], warmup) if warmup else []
                 db_conn = await asyncpg.connect(db.url)
                 try:
                     with running([cli, "worker"], None, env) as worker:
-                        got = await publish(http, api, key, groups, db_conn, worker, sim_pid, profile)
+                        await until_listening(db_conn, worker)
+                        if warm:
+                            soon = datetime.now(UTC) + timedelta(seconds=1)
+                            await publish_due(api, warm, db_conn, worker, soon)
+                        got = await measure_worker(api, groups, db_conn, worker, sim_pid, profile)
                 finally:
                     await db_conn.close()
-            tokens = {pid.split("-", 1)[1]: token for pid, token in channels}
+            tokens = {pid.split("-", 1)[1]: token for pid, token in timed}
             received = await received_videos(http, sim, tokens, path.stat().st_size)
     finally:
         db.drop()
@@ -432,52 +465,66 @@ async def worker_run(
     return got | {"seconds": (max(received) - due).total_seconds()}
 
 
-async def publish(
-    http: Any,
-    api: str,
-    key: str,
-    groups: list[str],
-    db: Any,
-    worker: subprocess.Popen[bytes],
-    sim_pid: int,
-    profile: bool,
-    timeout: float = 600.0,
-) -> dict[str, Any]:
-    """Once the worker listens: schedule every group (update-post) due shortly, wait until all are
-    published; the due time, the worker's memory and CPU, the simulator's CPU."""
+async def until_listening(db: Any, worker: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while not await listening(db):
         if time.monotonic() > deadline or worker.poll() is not None:
             raise RuntimeError(f"the worker did not start:\n{log_tail(worker)}")
         await asyncio.sleep(0.2)
+
+
+async def publish_due(
+    api: Api,
+    groups: list[str],
+    db: Any,
+    worker: subprocess.Popen[bytes],
+    due: datetime,
+    *,
+    started: Callable[[], None] = lambda: None,
+    timeout: float = 600.0,
+) -> list[tuple[str, str | None, datetime | None]]:
+    """Schedule `groups` (update-post) for `due`, call `started` at the due time, and wait until
+    their posts are published; (status, posted id, published at) of each."""
+    stamp = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
+    body = {"status": "scheduled", "scheduledTime": stamp}
+    await asyncio.gather(*(api.call("PUT", f"/api/v1/update-post/{g}", body) for g in groups))
+    if datetime.now(UTC) > due:
+        print("    warning: scheduling ended after the due time", flush=True)
+    await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
+    started()
+    stop_at = time.monotonic() + timeout
+    while True:
+        rows = await outcomes(db, groups)
+        if all(status in ("published", "failed") for status, _, _ in rows):
+            break
+        if time.monotonic() > stop_at or worker.poll() is not None:
+            raise RuntimeError(f"posts not finished: {rows}\n{log_tail(worker)}")
+        await asyncio.sleep(0.1)
+    failed = [row for row in rows if row[0] != "published"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} posts failed: {failed}\n{log_tail(worker)}")
+    return rows
+
+
+async def measure_worker(
+    api: Api, groups: list[str], db: Any, worker: subprocess.Popen[bytes], sim_pid: int, profile: bool
+) -> dict[str, Any]:
+    """Publish `groups` due shortly: the due time, the worker's memory and CPU, the simulator's CPU."""
     await asyncio.sleep(1.0)  # let it settle before reading its idle size
     memory = ProcMemory(worker.pid)
     idle = memory.field("VmRSS")
     spy = await start_profile(worker.pid) if profile else None
+    cpu: dict[str, float] = {}
+
+    def started() -> None:
+        cpu.update(worker=cpu_seconds(worker.pid), simulator=cpu_seconds(sim_pid))
+
     with memory:
         due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
-        stamp = due.strftime("%Y-%m-%dT%H:%M:%S.") + f"{due.microsecond // 1000:03d}Z"
-        body = {"status": "scheduled", "scheduledTime": stamp}
-        url = f"{api}/api/v1/update-post/"
-        await asyncio.gather(*(api_call(http, "PUT", url + g, key, body) for g in groups))
-        if datetime.now(UTC) > due:
-            print("    warning: scheduling ended after the due time", flush=True)
-        await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
-        cpu_before, sim_before = cpu_seconds(worker.pid), cpu_seconds(sim_pid)
-        stop_at = time.monotonic() + timeout
-        while True:
-            rows = await outcomes(db)
-            if all(status in ("published", "failed") for status, _, _ in rows):
-                break
-            if time.monotonic() > stop_at or worker.poll() is not None:
-                raise RuntimeError(f"posts not finished: {rows}\n{log_tail(worker)}")
-            await asyncio.sleep(0.1)
-        cpu, sim_cpu = cpu_seconds(worker.pid) - cpu_before, cpu_seconds(sim_pid) - sim_before
+        rows = await publish_due(api, groups, db, worker, due, started=started)
+        worker_cpu, sim_cpu = cpu_seconds(worker.pid) - cpu["worker"], cpu_seconds(sim_pid) - cpu["simulator"]
     if spy is not None:
         await print_profile(*spy)
-    failed = [row for row in rows if row[0] != "published"]
-    if failed:
-        raise RuntimeError(f"{len(failed)} posts failed: {failed}\n{log_tail(worker)}")
     published = max(at for _, _, at in rows if at is not None)
     return {
         "due": due,
@@ -486,7 +533,7 @@ async def publish(
         "rss_peak": memory.peak,
         "rss_growth": memory.peak - idle,
         "vmhwm": memory.field("VmHWM"),
-        "cpu": cpu,
+        "cpu": worker_cpu,
         "sim_cpu": sim_cpu,
     }
 
@@ -536,9 +583,12 @@ def main() -> None:
     parser.add_argument(
         "--small-mb", type=int, default=5, help="second size, to see whether memory follows it"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="rounds at --size-mb (one at --small-mb)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds at --size-mb (one at --small-mb)")
     parser.add_argument(
         "--phases", default="baseline,worker,adapter", help="comma-separated: baseline, worker, adapter"
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="no warm-up post: time the worker's first publishes"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (if installed)")
     parser.add_argument("--serve-simulator", type=int, help=argparse.SUPPRESS)
@@ -563,9 +613,9 @@ def main() -> None:
     results: list[tuple[str, int, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="ppbench-yt-") as tmp:
         files = {}
-        for size_mb in sizes:
+        for size_mb in [0, *sizes]:  # 0: the worker's warm-up video (1 MiB)
             files[size_mb] = Path(tmp) / f"video-{size_mb}.mp4"
-            make_video(files[size_mb], size_mb * MB)
+            make_video(files[size_mb], max(size_mb, 1) * MB)
         with running([python(), __file__, "--serve-simulator", str(port)], port) as simulator:
             for size_mb in sizes:
                 for round_ in range(args.rounds if size_mb == args.size_mb else 1):
@@ -573,11 +623,16 @@ def main() -> None:
                     for phase in phases if round_ % 2 == 0 else phases[::-1]:
                         load = loadavg()
                         if phase == "worker":
-                            got = asyncio.run(
-                                worker_run(
-                                    sim, simulator.pid, files[size_mb], args.uploads, profile=args.profile
-                                )
+                            warmup = None if args.cold else files[0]
+                            run = worker_run(
+                                sim,
+                                simulator.pid,
+                                files[size_mb],
+                                args.uploads,
+                                warmup=warmup,
+                                profile=args.profile,
                             )
+                            got = asyncio.run(run)
                         else:
                             got = run_phase(
                                 phase, sim + "/youtube", simulator.pid, files[size_mb], args.uploads
