@@ -42,6 +42,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import struct
 import subprocess
 import sys
@@ -139,14 +140,16 @@ async def measured(work: Any, sim_pid: int) -> dict[str, float]:
             await asyncio.sleep(0.005)
 
     sampler = asyncio.create_task(sample())
-    cpu, sim_cpu = time.process_time(), cpu_seconds(sim_pid)
+    cpu, sim_cpu, reads = time.process_time(), cpu_seconds(sim_pid), disk_reads("self")
     started = time.perf_counter()
     await work
     elapsed = time.perf_counter() - started
     cpu, sim_cpu = time.process_time() - cpu, cpu_seconds(sim_pid) - sim_cpu
+    reads = disk_reads("self") - reads
     done.set()
     await sampler
-    return {"seconds": elapsed, "rss_growth": max(peak, rss()) - idle, "cpu": cpu, "sim_cpu": sim_cpu}
+    growth = max(peak, rss()) - idle
+    return {"seconds": elapsed, "rss_growth": growth, "cpu": cpu, "sim_cpu": sim_cpu, "disk_reads": reads}
 
 
 def tokens(count: int) -> list[tuple[str, dict[str, str]]]:
@@ -297,6 +300,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def disk_reads(pid: int | str) -> int:
+    """Bytes the process has caused to be read from the disk (page-cache hits are not counted)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
 async def seed(url: str, uploads: int) -> tuple[str, list[tuple[str, str]]]:
     """A user without limits, an API key and `uploads` sandbox YouTube channels.
 
@@ -381,6 +392,16 @@ async def outcomes(db: Any, groups: list[str]) -> list[tuple[str, str | None, da
         (r["status"], r["posted_id"], r["published_at"] and r["published_at"].replace(tzinfo=UTC))
         for r in rows
     ]
+
+
+async def step_errors(db: Any, groups: list[str]) -> dict[str, int]:
+    """Errors logged while publishing the groups (retried steps), by message."""
+    rows = await db.fetch(
+        "SELECT error, count(*) AS n FROM post_logs WHERE group_id = ANY($1::text[]) AND error IS NOT NULL "
+        "GROUP BY error",
+        groups,
+    )
+    return {str(r["error"]): int(r["n"]) for r in rows}
 
 
 async def uploaded_at(http: Any, sim: str, video_id: str, token: str) -> datetime:
@@ -517,7 +538,9 @@ async def measure_worker(
     cpu: dict[str, float] = {}
 
     def started() -> None:
-        cpu.update(worker=cpu_seconds(worker.pid), simulator=cpu_seconds(sim_pid))
+        cpu.update(
+            worker=cpu_seconds(worker.pid), simulator=cpu_seconds(sim_pid), reads=disk_reads(worker.pid)
+        )
 
     with memory:
         due = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
@@ -525,6 +548,9 @@ async def measure_worker(
         worker_cpu, sim_cpu = cpu_seconds(worker.pid) - cpu["worker"], cpu_seconds(sim_pid) - cpu["simulator"]
     if spy is not None:
         await print_profile(*spy)
+    errors = await step_errors(db, groups)
+    if errors:
+        print(f"    errors while publishing (steps retried): {errors}", flush=True)
     published = max(at for _, _, at in rows if at is not None)
     return {
         "due": due,
@@ -535,6 +561,8 @@ async def measure_worker(
         "vmhwm": memory.field("VmHWM"),
         "cpu": worker_cpu,
         "sim_cpu": sim_cpu,
+        "errors": sum(errors.values()),
+        "disk_reads": disk_reads(worker.pid) - cpu["reads"],
     }
 
 
@@ -647,7 +675,7 @@ def main() -> None:
 def report(results: list[tuple[str, int, dict[str, Any]]], uploads: int, sizes: list[int]) -> None:
     print(f"== {uploads} YouTube uploads at once, one generated video each (sandbox simulator)")
     headers = ["phase", "MB each", "load", "s to last byte", "MB/s", "s to published", "client CPU s"]
-    headers += ["simulator CPU s", "RSS growth MB"]
+    headers += ["simulator CPU s", "disk reads MB", "RSS growth MB", "failed steps"]
     rows = [
         [
             phase,
@@ -658,7 +686,9 @@ def report(results: list[tuple[str, int, dict[str, Any]]], uploads: int, sizes: 
             got.get("published_seconds", float("nan")),
             got["cpu"],
             got["sim_cpu"],
+            got["disk_reads"] / MB,
             got["rss_growth"] / MB,
+            got.get("errors", "-"),
         ]
         for phase, size_mb, got in results
     ]
@@ -672,18 +702,21 @@ def report(results: list[tuple[str, int, dict[str, Any]]], uploads: int, sizes: 
             for size_mb, got in workers
         ]
         print(table(headers, memory))
-    best: dict[tuple[str, int], float] = {}
+    times: dict[tuple[str, int], list[float]] = {}
     for phase, size_mb, got in results:
-        for name, seconds in ((phase, got["seconds"]), (phase + " published", got.get("published_seconds"))):
-            if seconds is not None:
-                best[(name, size_mb)] = min(best.get((name, size_mb), float("inf")), seconds)
+        times.setdefault((phase, size_mb), []).append(got["seconds"])
+        if "published_seconds" in got:
+            times.setdefault((phase + " published", size_mb), []).append(got["published_seconds"])
     for size_mb in sizes:
-        base = best.get(("baseline", size_mb))
+        base = times.get(("baseline", size_mb))
         for name in ("worker", "worker published", "adapter"):
-            if base is not None and (name, size_mb) in best:
-                ratio = base / best[(name, size_mb)]
+            if base is not None and (name, size_mb) in times:
+                mine = times[(name, size_mb)]
+                best = min(base) / min(mine)
+                middle = statistics.median(base) / statistics.median(mine)
                 print(
-                    f"{size_mb} MB: {name} / bare loop throughput (best runs) = {ratio:.2f} (target >= 0.7)"
+                    f"{size_mb} MB: {name} / bare loop throughput = {best:.2f} best runs, "
+                    f"{middle:.2f} medians (target >= 0.7)"
                 )
 
 
