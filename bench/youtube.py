@@ -27,8 +27,9 @@ Per phase: wall time, throughput, CPU seconds of the client process (the worker 
 phase) and of the simulator, the load average before it. Memory: for baseline and adapter the
 peak growth of the child's resident set over its idle size (sampled every 5 ms); for the worker
 its idle ``VmRSS``, the peak sampled every 10 ms from ``/proc/<pid>/status`` while publishing, and
-its ``VmHWM`` (high-water mark over its whole life). Ratio = best bare-loop time / best time of
-the phase (≥ 0.7 is the target). ``--profile`` records the worker with py-spy when it is
+its ``VmHWM`` (high-water mark over its whole life). Ratios = bare-loop time / time of the phase,
+of the best runs and of the medians (≥ 0.7 is the target). Everything the run stores (videos,
+the simulator's received files, databases, data directories) is removed at the end. ``--profile`` records the worker with py-spy when it is
 installed. Default run: about 2 min on 2 shared cores.
 """
 
@@ -646,7 +647,9 @@ def main() -> None:
         for size_mb in [0, *sizes]:  # 0: the worker's warm-up video (1 MiB)
             files[size_mb] = Path(tmp) / f"video-{size_mb}.mp4"
             make_video(files[size_mb], max(size_mb, 1) * MB)
-        with running([python(), __file__, "--serve-simulator", str(port)], port) as simulator:
+        # the simulator's scratch files (received uploads) live in `tmp` and go with it
+        serve = [python(), __file__, "--serve-simulator", str(port)]
+        with running(serve, port, env={"TMPDIR": tmp}) as simulator:
             for size_mb in sizes:
                 for round_ in range(args.rounds if size_mb == args.size_mb else 1):
                     # alternate the order so that warm-up favours no phase
