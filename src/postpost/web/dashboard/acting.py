@@ -9,29 +9,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postpost.db.models import User
+from postpost.services import dashboard_auth
 from postpost.services.auth import Principal
-from postpost.services.plans import resolve_entitlements
 from postpost.storage.base import Storage
 from postpost.storage.local import LocalStorage
 from postpost.web.dashboard.session import Viewer
 
-CLIENT = "dashboard"
-
 
 async def principal_for(session: AsyncSession, viewer: Viewer) -> Principal:
     """The principal of `viewer`'s effective user, with its billing owner's entitlements."""
-    user = viewer.user
-    owner = await session.get(User, user.parent_user_id) if user.parent_user_id else None
-    owner = owner or user
-    return Principal(
-        user_id=user.id,
-        actor_id=viewer.account.id,
-        billing_owner_id=owner.id,
-        entitlements=await resolve_entitlements(session, owner),
-        client=CLIENT,
-        is_workspace=viewer.switched,
-    )
+    return await dashboard_auth.principal_for(session, viewer.account, viewer.user)
 
 
 def same_origin(url: str, storage: Storage) -> str:

@@ -24,12 +24,13 @@ from postpost.db.models import User
 from postpost.errors import InvalidInput, NotFound, PostpostError
 from postpost.platforms.base import PlatformError
 from postpost.platforms.registry import descriptor
-from postpost.services import connection_checks, dashboard_auth
+from postpost.services import connection_checks
 from postpost.services.connect_flows import BACK_DASHBOARD, ConnectFlows
 from postpost.services.connect_links import DEFAULT_DAYS
 from postpost.services.connect_page import connect_page
 from postpost.services.connections import remove_connection
 from postpost.web.connect.routes import FORMS, TRUE, Field, _sandbox_fields
+from postpost.web.dashboard.acting import principal_for
 from postpost.web.dashboard.session import CsrfDep, Viewer, ViewerDep
 from postpost.web.dashboard.templating import PageRoute, page
 
@@ -167,7 +168,7 @@ async def test(
     request: Request, viewer: ViewerDep, _csrf: CsrfDep, session: SessionDep, services: ServicesDep
 ) -> Response:
     platform_id = str((await request.form()).get("platformId") or "")
-    principal = await dashboard_auth.principal_for(session, viewer.account, viewer.user)
+    principal = await principal_for(session, viewer)
     try:
         result = await connection_checks.test_connection(
             session, principal, services.credentials, services.adapters.get, platform_id

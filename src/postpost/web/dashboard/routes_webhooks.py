@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from postpost.api.deps import JsonBody, ServicesDep, SessionDep
 from postpost.api.errors import failure_message
 from postpost.errors import PostpostError
-from postpost.services import dashboard_auth, webhooks
+from postpost.services import webhooks
 from postpost.services.auth import Principal
 from postpost.services.events import EVENT_NAMES
+from postpost.web.dashboard.acting import principal_for
 from postpost.web.dashboard.session import CsrfDep, Viewer, ViewerDep, ViewerJsonDep
 from postpost.web.dashboard.templating import PageRoute, message_of, page
 
@@ -33,7 +34,7 @@ pages = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 async def _principal(session: AsyncSession, viewer: Viewer) -> Principal:
-    return await dashboard_auth.principal_for(session, viewer.account, viewer.user)
+    return await principal_for(session, viewer)
 
 
 @api.get("/webhooks")
