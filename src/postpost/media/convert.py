@@ -71,7 +71,7 @@ def convert_image(data: bytes, mime_type: str, rules: MediaRules) -> ConvertedIm
             width, height = source.size
             if not needs_conversion(mime_type, len(data), width, height, rules):
                 return ConvertedImage(data, mime_type, width, height, changed=False)
-            target = _target_type(mime_type, rules)
+            target = conversion_target(mime_type, rules)
             if target == mime_type and getattr(source, "is_animated", False):
                 animation = _resized_animation(source, target, rules)
                 if animation is not None:
@@ -96,7 +96,8 @@ def _accepts(rules: MediaRules, mime_type: str) -> bool:
     return not rules.image_types or mime_type in rules.image_types
 
 
-def _target_type(mime_type: str, rules: MediaRules) -> str:
+def conversion_target(mime_type: str, rules: MediaRules) -> str:
+    """What `mime_type` is converted to for a platform with `rules` (itself when it needs no conversion)."""
     target = rules.convert.get(mime_type, mime_type)
     if _accepts(rules, target) and target in PILLOW_NAMES:
         return target

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postpost.errors import InvalidInput, LimitExceeded
-from postpost.media.convert import ConversionError, _target_type, fit, needs_conversion
+from postpost.media.convert import ConversionError, conversion_target, fit, needs_conversion
 from postpost.media.formats import normalize_mime
 from postpost.media.types import StoredMedia
 from postpost.platforms import telegram
@@ -276,7 +276,7 @@ def _conversions(files: Sequence[MediaDescription], platform: PlatformDescriptor
         if not needs_conversion(item.mime_type, item.size or 0, width, height, rules):
             continue
         try:
-            target = _target_type(item.mime_type, rules)
+            target = conversion_target(item.mime_type, rules)
         except ConversionError:
             continue
         pixels = (width, height) if width and height else None
@@ -299,12 +299,12 @@ def _file_errors(files: Sequence[MediaDescription], cap: int) -> list[str]:
     errors = []
     for position, item in enumerate(files, start=1):
         try:
-            media_service._media_type(item.mime_type, item.type)
+            media_service.resolve_media_type(item.mime_type, item.type)
         except InvalidInput as exc:
             errors.append(f"Media {position} ({item.file_name or item.mime_type}): {exc.message}")
             continue
         if item.size is not None and item.size > cap:
-            errors.append(f"Media {position} ({item.file_name}): {media_service._too_large(cap)}")
+            errors.append(f"Media {position} ({item.file_name}): {media_service.too_large_message(cap)}")
     return errors
 
 

@@ -86,7 +86,7 @@ async def create_upload(
         raise InvalidInput(REQUIRED)
     file_name, content_type, group_id = (str(value) for value in fields)
     mime_type = normalize_mime(content_type)
-    media_type = _media_type(mime_type, body.get("type"))
+    media_type = resolve_media_type(mime_type, body.get("type"))
     group = await load_group(session, principal, group_id)
     if group.status in FINISHED_GROUP_STATUSES:
         raise InvalidInput(CLOSED)
@@ -115,7 +115,8 @@ async def create_upload(
     return {"success": True, "uploadUrl": upload_url, "fileUrl": media.url, "mediaId": media.id}
 
 
-def _media_type(mime_type: str, given: Any) -> str:
+def resolve_media_type(mime_type: str, given: Any) -> str:
+    """The media `type` of an upload (`given`, or implied by `mime_type`); 400 when not accepted."""
     allowed = accepted_types()
     kind = media_kind(mime_type)
     listing = ", ".join(allowed)
@@ -153,12 +154,12 @@ async def receive_upload(
     except AccessDenied as exc:
         raise Forbidden(str(exc)) from None
     if content_length is not None and content_length > max_bytes:
-        raise PayloadTooLarge(_too_large(max_bytes))
+        raise PayloadTooLarge(too_large_message(max_bytes))
     row = await _uploadable(database, key)
     try:
         staged = await storage.receive(chunks, max_bytes=max_bytes)
     except UploadTooLarge:
-        raise PayloadTooLarge(_too_large(max_bytes)) from None
+        raise PayloadTooLarge(too_large_message(max_bytes)) from None
     try:
         probe = await asyncio.to_thread(probe_file, staged.path, row.mime_type)
     except ProbeError as exc:
@@ -201,7 +202,8 @@ async def _uploadable(database: Database, key: str) -> Media:
     return row
 
 
-def _too_large(max_bytes: int) -> str:
+def too_large_message(max_bytes: int) -> str:
+    """The refusal of a file over the plan's upload size."""
     return f"File is larger than the upload limit of {max_bytes / (1024 * 1024):g} MB"
 
 
@@ -240,7 +242,7 @@ async def ensure_probed(database: Database, storage: Storage, media: StoredMedia
         return media
     values: dict[str, Any]
     if media.max_bytes is not None and info.size > media.max_bytes:
-        values = {"status": "failed", "error": _too_large(media.max_bytes), "size": info.size}
+        values = {"status": "failed", "error": too_large_message(media.max_bytes), "size": info.size}
         values["uploaded_at"] = utcnow()
     else:
         try:
