@@ -201,14 +201,13 @@ async def update_webhook(
         hook.is_active = active
     hook.updated_at = utcnow()
     await session.commit()
-    return {
-        "_id": hook.id,
-        "name": hook.name,
-        "url": hook.url,
-        "events": list(hook.events),
-        "isActive": hook.is_active,
-        "updatedAt": iso(hook.updated_at),
-    }
+    return _updated(hook)
+
+
+def _updated(hook: Webhook, **extra: Any) -> dict[str, Any]:
+    """An update's answer: the webhook's editable fields (and `extra`, in the dashboard's)."""
+    answer = {"_id": hook.id, "name": hook.name, "url": hook.url, "events": list(hook.events)}
+    return answer | {"isActive": hook.is_active, **extra, "updatedAt": iso(hook.updated_at)}
 
 
 async def update_webhook_dashboard(
@@ -249,16 +248,7 @@ async def update_webhook_dashboard(
         hook.is_active = enable
     hook.updated_at = utcnow()
     await session.commit()
-    return {
-        "_id": hook.id,
-        "name": hook.name,
-        "url": hook.url,
-        "events": list(hook.events),
-        "isActive": hook.is_active,
-        "failureCount": hook.failure_count,
-        "lastTriggeredAt": iso(hook.last_triggered_at),
-        "updatedAt": iso(hook.updated_at),
-    }
+    return _updated(hook, failureCount=hook.failure_count, lastTriggeredAt=iso(hook.last_triggered_at))
 
 
 async def delete_webhook(session: AsyncSession, principal: Principal, webhook_id: str) -> None:
