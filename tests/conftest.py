@@ -22,10 +22,19 @@ from postpost.db.migrate import upgrade
 from postpost.db.session import Database
 from postpost.security import KeyHasher, SecretBox
 from postpost.services import accounts, connections
-from tests.pg import PostgresServer
+from tests.pg import PostgresServer, worker_name
 
 ENGINES = [e for e in os.environ.get("POSTPOST_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
 SECRET = "test-secret-key"
+STALL_SECONDS = 5.0  # the shared simulator's stall on `timeout-after-commit`
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In parallel runs (pytest-xdist), hand out the long end-to-end tests (marked slow) first, so
+    that none of them starts last and keeps the run waiting alone; the rest keep pytest's order."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,7 +69,7 @@ def new_database_url(
     """Factory: a fresh, empty database of the given engine, as a plain URL."""
 
     def make(engine: str) -> str:
-        name = f"pp_{secrets.token_hex(6)}"
+        name = f"pp_{worker_name()}_{secrets.token_hex(6)}"
         if engine == "sqlite":
             return f"sqlite:///{tmp_path_factory.mktemp('db') / (name + '.db')}"
         server: PostgresServer = request.getfixturevalue("pg_server")
@@ -203,10 +212,14 @@ class ServerThread:
 
 @pytest.fixture(scope="session")
 def simulator_url() -> Iterator[str]:
-    """The platform simulator over real HTTP (stalls 0.5 s on timeout-after-commit, 2.5 s when slow)."""
+    """The platform simulator over real HTTP (stalls 5 s on timeout-after-commit, 2.5 s when slow).
+
+    A test that expects a timeout gives up long before the stall (most after 0.2–1.5 s): only
+    the time the test waits counts, so the stall can be long enough that a slow machine's ordinary
+    answers never look like it."""
     from postpost.simulator import create_simulator_app
 
-    with ServerThread(create_simulator_app(stall_seconds=0.5, slow_seconds=2.5)) as url:
+    with ServerThread(create_simulator_app(stall_seconds=STALL_SECONDS, slow_seconds=2.5)) as url:
         yield url
 
 

@@ -3,6 +3,10 @@
 Order: POSTPOST_TEST_PG_URL; a server on 127.0.0.1:5432 (trust auth, user postgres); a throwaway
 server started from the `pgserver` wheel in a temporary directory. Never skipped silently: if none
 can be had, the run fails.
+
+Under pytest-xdist every worker process has its own `PostgresServer`: its own databases (named
+after the worker) and, in the fallback, its own server directory (pgserver listens on a Unix
+socket in it, so no two workers compete for a port).
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ class PostgresServer:
         else:
             import pgserver
 
-            self._embedded = pgserver.get_server(tempfile.mkdtemp(prefix="postpost-pg-"), cleanup_mode="stop")
+            self._embedded = pgserver.get_server(
+                tempfile.mkdtemp(prefix=f"postpost-pg-{worker_name()}-"), cleanup_mode="stop"
+            )
             self.admin_url = self._embedded.get_uri()
 
     def create_database(self, name: str) -> str:
@@ -51,6 +57,11 @@ class PostgresServer:
                 asyncio.run(_execute(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if self._embedded is not None:
             self._embedded.cleanup()
+
+
+def worker_name() -> str:
+    """This pytest-xdist worker's id (`gw0`, `gw1`, …), or `main` when the tests run in one process."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -28,7 +28,7 @@ from postpost.config import Settings, async_database_url
 from postpost.db.migrate import upgrade
 from postpost.db.models import Connection, PostGroup
 from postpost.db.session import Database
-from postpost.engine.worker import Worker
+from postpost.engine.worker import IDLE_CHECK_SECONDS, Worker
 from postpost.errors import PostpostError
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import KeyHasher, SecretBox
@@ -48,6 +48,12 @@ UNLIMITED = {
     "allowedPlatforms": None,
 }
 TERMINAL = ("published", "failed", "partially_published")
+# Seconds a worker waits for one platform call: far more than an answer takes on a loaded machine
+# (parallel test processes), far less than the simulator's stall on `timeout-after-commit`.
+PLATFORM_TIMEOUT = 1.5
+# Seconds within which a worker must publish a post once woken or due: generous for a loaded
+# machine, yet far below the idle check that a worker missing its wake-up or timer would wait for.
+PROMPT = IDLE_CHECK_SECONDS / 6
 
 
 def iso_ms(moment: datetime) -> str:
@@ -60,7 +66,7 @@ def engine_settings(database_url: str, data_dir: Path, simulator: str, **overrid
         secret_key=SECRET,
         data_dir=data_dir,
         sandbox_url=simulator,
-        platform_timeout_seconds=0.25,
+        platform_timeout_seconds=PLATFORM_TIMEOUT,
         retry_base_seconds=0.2,
         lease_seconds=5,
         worker_concurrency=16,
@@ -178,7 +184,7 @@ class Harness:
         assert found, r.json()
         return dict(found[0])
 
-    async def wait_finished(self, user: TestUser, group_id: str, seconds: float = 5.0) -> dict[str, Any]:
+    async def wait_finished(self, user: TestUser, group_id: str, seconds: float = 20.0) -> dict[str, Any]:
         """Poll get-post every 20 ms until the group is terminal."""
         got: dict[str, Any] = {}
 
