@@ -25,7 +25,6 @@ from starlette.routing import Route
 
 from postpost.api.app import create_app
 from postpost.config import Settings, async_database_url
-from postpost.db.migrate import upgrade
 from postpost.db.models import Connection, PostGroup
 from postpost.db.session import Database
 from postpost.engine.worker import IDLE_CHECK_SECONDS, Worker
@@ -236,9 +235,9 @@ async def wait_until(
 
 
 @pytest.fixture
-def engine_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
-    """A fresh, empty database for this test only (made outside the event loop)."""
-    return new_database_url(engine_name)
+def engine_database_url(engine_name: str, migrated_database_url: Callable[[str], str]) -> str:
+    """A fresh, migrated database for this test only (made outside the event loop)."""
+    return migrated_database_url(engine_name)
 
 
 @pytest_asyncio.fixture
@@ -246,12 +245,11 @@ async def harness(engine_database_url: str, tmp_path: Path, simulator: str) -> A
     """A fresh database with the API on it and no worker yet."""
     url = engine_database_url
     database = Database(async_database_url(url))
-    await upgrade(database)
     settings = engine_settings(url, tmp_path, simulator)
     app = create_app(settings, database, sandbox_url=simulator)
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-        httpx.AsyncClient(base_url=simulator) as control,
+        httpx.AsyncClient(base_url=simulator, timeout=30) as control,
     ):
         h = Harness(settings, database, simulator, client, control)
         try:
@@ -287,14 +285,13 @@ async def served(engine_database_url: str, tmp_path: Path, simulator: str) -> As
     port = free_port()
     url = engine_database_url
     database = Database(async_database_url(url))
-    await upgrade(database)
     settings = engine_settings(url, tmp_path, simulator, public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings, database, sandbox_url=simulator)
     files = LocalStorage(settings.media_dir, settings.base_url(), settings.resolved_secret_key)
     with ServerThread(media_file_server(files), port=port):
         async with (
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-            httpx.AsyncClient(base_url=simulator) as control,
+            httpx.AsyncClient(base_url=simulator, timeout=30) as control,
         ):
             h = Harness(settings, database, simulator, client, control)
             h.start_workers(1)

@@ -44,7 +44,7 @@ async def wait_ready(log_dir: Path, n: int) -> None:
     """Until worker `n` says it is working (its signal handlers are installed by then)."""
     log = log_dir / f"worker-{n}.log"
     await wait_until(
-        lambda: b"postpost worker:" in log.read_bytes(), 60.0, lambda: f"worker {n} never started"
+        lambda: b"postpost worker:" in log.read_bytes(), 120.0, lambda: f"worker {n} never started"
     )
 
 
@@ -65,6 +65,8 @@ async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_data
     workers = [spawn(engine_database_url, harness.simulator, tmp_path, n) for n in range(3)]
     killed = 0
     try:
+        for n in range(len(workers)):  # each claims posts from its start: a kill hits some in flight
+            await wait_ready(tmp_path, n)
         for threshold, victim in ((150, 0), (500, 1)):
             await wait_until(
                 lambda t=threshold: _sent_at_least(harness, t),
