@@ -16,6 +16,7 @@ import contextlib
 import os
 import socket
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -38,11 +39,17 @@ class PostgresServer:
         elif _port_open("127.0.0.1", 5432) and asyncio.run(_can_connect(LOCAL_URL)):
             self.admin_url = LOCAL_URL
         else:
+            import fcntl
+
             import pgserver
 
-            self._embedded = pgserver.get_server(
-                tempfile.mkdtemp(prefix=f"postpost-pg-{worker_name()}-"), cleanup_mode="delete"
-            )
+            # One start at a time: as root, pgserver's first start creates a system user, and
+            # parallel test workers doing so at once fail.
+            with (Path(tempfile.gettempdir()) / "postpost-pg-start.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self._embedded = pgserver.get_server(
+                    tempfile.mkdtemp(prefix=f"postpost-pg-{worker_name()}-"), cleanup_mode="delete"
+                )
             self.admin_url = self._embedded.get_uri()
 
     def create_database(self, name: str, template: str | None = None) -> str:
