@@ -55,8 +55,9 @@ def ensure_browser() -> None:
 
 
 # Parallel test processes per CPU: the tests mostly wait on sockets, databases and subprocesses,
-# so more processes than cores keep the cores busy (chosen by measurement, see docs/testing.md).
-WORKERS_PER_CPU = 3
+# so more processes than cores keep the cores busy; more than two per CPU cost CPU time of their
+# own and PostgreSQL connections (see docs/testing.md).
+WORKERS_PER_CPU = 2
 # Options after which the user's arguments go to pytest unchanged: they choose the parallelism
 # themselves, or need the tests in this one process (a debugger, a trace, printed output).
 AS_GIVEN = ("-n", "--numprocesses", "--pdb", "--trace", "-s", "--capture=no", "--co", "--collect-only")

@@ -8,6 +8,7 @@ import secrets
 import shutil
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,9 +239,9 @@ class ServerThread:
 
     def __enter__(self) -> str:
         self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
+        deadline = time.monotonic() + 60  # a start-up on a loaded machine can take a while
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "the server did not start"
             threading.Event().wait(0.02)
         return f"http://127.0.0.1:{self.port}"
 
@@ -253,9 +254,9 @@ class ServerThread:
 def simulator_url() -> Iterator[str]:
     """The platform simulator over real HTTP (stalls 5 s on timeout-after-commit, 2.5 s when slow).
 
-    A test that expects a timeout gives up long before the stall (most after 0.2–1.5 s): only
-    the time the test waits counts, so the stall can be long enough that a slow machine's ordinary
-    answers never look like it."""
+    A test that expects a timeout gives up long before the stall (the engine harness and the
+    adapter tests after 1.5 s): only the time the test waits counts, so the stall can be long
+    enough that a slow machine's ordinary answers never look like it."""
     from postpost.simulator import create_simulator_app
 
     with ServerThread(create_simulator_app(stall_seconds=STALL_SECONDS, slow_seconds=2.5)) as url:

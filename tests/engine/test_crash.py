@@ -34,6 +34,7 @@ def spawn(database_url: str, simulator: str, log_dir: Path, n: int) -> subproces
         "POSTPOST_SECRET_KEY": SECRET,
         "POSTPOST_SANDBOX_URL": simulator,
         "POSTPOST_LEASE_SECONDS": "2",
+        "POSTPOST_DB_POOL_SIZE": "4",  # parallel test processes share the server's connections
         "POSTPOST_PLATFORM_TIMEOUT_SECONDS": "1",
     }
     log = (log_dir / f"worker-{n}.log").open("wb")
