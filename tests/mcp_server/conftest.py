@@ -24,6 +24,10 @@ from postpost.security import SecretBox
 from postpost.server import build_server
 from tests.conftest import SECRET, ServerThread, TestUser, free_port
 
+# Connections each of these session-long databases keeps: parallel test processes share the
+# PostgreSQL server's connections, and these tests use few at a time.
+POOL = 2
+
 
 @pytest.fixture(scope="session")
 def mcp_database_url(engine_name: str, migrated_database_url: Callable[[str], str]) -> str:
@@ -34,7 +38,7 @@ def mcp_database_url(engine_name: str, migrated_database_url: Callable[[str], st
 @pytest_asyncio.fixture(scope="session")
 async def database(mcp_database_url: str) -> AsyncIterator[Database]:
     """Overrides the shared database for these tests (`make_user`, `make_connection` use it)."""
-    db = Database(async_database_url(mcp_database_url))
+    db = Database(async_database_url(mcp_database_url), pool_size=POOL)
     yield db
     await db.dispose()
 
@@ -53,7 +57,7 @@ def served(
         port=port,
         workers=1,
     )
-    app = build_server(settings, Database(settings.resolved_database_url))
+    app = build_server(settings, Database(settings.resolved_database_url, pool_size=POOL))
     with ServerThread(app, port=port, lifespan="on") as base:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
