@@ -19,6 +19,8 @@ from postpost.api.app import create_app
 from postpost.config import Settings, async_database_url
 from postpost.db.session import Database
 
+pytestmark = pytest.mark.slow  # real processes, many of them: handed out first in parallel runs
+
 SECRET = "cli-test-secret"
 POSTPOST = Path(sys.executable).with_name("postpost")
 KEY_FORMAT = re.compile(r"^sk_[0-9a-z]+_[0-9a-f]{16}\.[0-9a-f]{40}$")

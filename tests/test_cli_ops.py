@@ -16,6 +16,8 @@ from postpost.platforms.registry import descriptors
 from postpost.services import accounts
 from tests.test_cli import MISSING_USER, POSTPOST, Cli
 
+pytestmark = pytest.mark.slow  # real processes, many of them: handed out first in parallel runs
+
 CHECKS = ["configuration", "database", "schema", "secret key", "sandbox"] + [
     f"reach {name}" for name in descriptors()
 ]

@@ -140,7 +140,7 @@ async def test_worker_process_publishes_and_stops_on_sigterm(cli_env, cli_user, 
             group_id = r.json()["postGroupId"]
             worker = start_worker({**cli_env, "POSTPOST_SANDBOX_URL": simulator})
             try:
-                deadline = time.monotonic() + 20
+                deadline = time.monotonic() + 60
                 while True:
                     got = (await client.get(f"/api/v1/get-post/{group_id}", headers=headers)).json()
                     if got["status"] != "scheduled" or time.monotonic() > deadline:

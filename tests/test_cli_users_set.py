@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.test_cli import MISSING_USER, Cli, cli  # noqa: F401 - `cli` is the fixture
+
+pytestmark = pytest.mark.slow  # real processes, many of them: handed out first in parallel runs
 
 
 async def test_users_set(cli: Cli) -> None:  # noqa: F811

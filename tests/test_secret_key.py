@@ -20,6 +20,8 @@ from postpost.config import Settings, async_database_url, read_or_create_key_fil
 from postpost.db.migrate import current_revision
 from postpost.db.session import Database
 
+pytestmark = pytest.mark.slow  # real processes, many of them: handed out first in parallel runs
+
 POSTPOST = str(Path(sys.executable).with_name("postpost"))
 
 

@@ -25,10 +25,9 @@ from starlette.routing import Route
 
 from postpost.api.app import create_app
 from postpost.config import Settings, async_database_url
-from postpost.db.migrate import upgrade
 from postpost.db.models import Connection, PostGroup
 from postpost.db.session import Database
-from postpost.engine.worker import Worker
+from postpost.engine.worker import IDLE_CHECK_SECONDS, Worker
 from postpost.errors import PostpostError
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import KeyHasher, SecretBox
@@ -48,6 +47,12 @@ UNLIMITED = {
     "allowedPlatforms": None,
 }
 TERMINAL = ("published", "failed", "partially_published")
+# Seconds a worker waits for one platform call: far more than an answer takes on a loaded machine
+# (parallel test processes), far less than the simulator's stall on `timeout-after-commit`.
+PLATFORM_TIMEOUT = 1.5
+# Seconds within which a worker must publish a post once woken or due: generous for a loaded
+# machine, yet far below the idle check that a worker missing its wake-up or timer would wait for.
+PROMPT = IDLE_CHECK_SECONDS / 6
 
 
 def iso_ms(moment: datetime) -> str:
@@ -60,7 +65,7 @@ def engine_settings(database_url: str, data_dir: Path, simulator: str, **overrid
         secret_key=SECRET,
         data_dir=data_dir,
         sandbox_url=simulator,
-        platform_timeout_seconds=0.25,
+        platform_timeout_seconds=PLATFORM_TIMEOUT,
         retry_base_seconds=0.2,
         lease_seconds=5,
         worker_concurrency=16,
@@ -178,7 +183,7 @@ class Harness:
         assert found, r.json()
         return dict(found[0])
 
-    async def wait_finished(self, user: TestUser, group_id: str, seconds: float = 5.0) -> dict[str, Any]:
+    async def wait_finished(self, user: TestUser, group_id: str, seconds: float = 20.0) -> dict[str, Any]:
         """Poll get-post every 20 ms until the group is terminal."""
         got: dict[str, Any] = {}
 
@@ -230,9 +235,9 @@ async def wait_until(
 
 
 @pytest.fixture
-def engine_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
-    """A fresh, empty database for this test only (made outside the event loop)."""
-    return new_database_url(engine_name)
+def engine_database_url(engine_name: str, migrated_database_url: Callable[[str], str]) -> str:
+    """A fresh, migrated database for this test only (made outside the event loop)."""
+    return migrated_database_url(engine_name)
 
 
 @pytest_asyncio.fixture
@@ -240,12 +245,11 @@ async def harness(engine_database_url: str, tmp_path: Path, simulator: str) -> A
     """A fresh database with the API on it and no worker yet."""
     url = engine_database_url
     database = Database(async_database_url(url))
-    await upgrade(database)
     settings = engine_settings(url, tmp_path, simulator)
     app = create_app(settings, database, sandbox_url=simulator)
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-        httpx.AsyncClient(base_url=simulator) as control,
+        httpx.AsyncClient(base_url=simulator, timeout=30) as control,
     ):
         h = Harness(settings, database, simulator, client, control)
         try:
@@ -281,14 +285,13 @@ async def served(engine_database_url: str, tmp_path: Path, simulator: str) -> As
     port = free_port()
     url = engine_database_url
     database = Database(async_database_url(url))
-    await upgrade(database)
     settings = engine_settings(url, tmp_path, simulator, public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings, database, sandbox_url=simulator)
     files = LocalStorage(settings.media_dir, settings.base_url(), settings.resolved_secret_key)
     with ServerThread(media_file_server(files), port=port):
         async with (
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-            httpx.AsyncClient(base_url=simulator) as control,
+            httpx.AsyncClient(base_url=simulator, timeout=30) as control,
         ):
             h = Harness(settings, database, simulator, client, control)
             h.start_workers(1)

@@ -34,6 +34,7 @@ def spawn(database_url: str, simulator: str, log_dir: Path, n: int) -> subproces
         "POSTPOST_SECRET_KEY": SECRET,
         "POSTPOST_SANDBOX_URL": simulator,
         "POSTPOST_LEASE_SECONDS": "2",
+        "POSTPOST_DB_POOL_SIZE": "4",  # parallel test processes share the server's connections
         "POSTPOST_PLATFORM_TIMEOUT_SECONDS": "1",
     }
     log = (log_dir / f"worker-{n}.log").open("wb")
@@ -44,7 +45,7 @@ async def wait_ready(log_dir: Path, n: int) -> None:
     """Until worker `n` says it is working (its signal handlers are installed by then)."""
     log = log_dir / f"worker-{n}.log"
     await wait_until(
-        lambda: b"postpost worker:" in log.read_bytes(), 60.0, lambda: f"worker {n} never started"
+        lambda: b"postpost worker:" in log.read_bytes(), 120.0, lambda: f"worker {n} never started"
     )
 
 
@@ -65,6 +66,8 @@ async def test_sigkilled_workers_lose_and_duplicate_nothing(harness, engine_data
     workers = [spawn(engine_database_url, harness.simulator, tmp_path, n) for n in range(3)]
     killed = 0
     try:
+        for n in range(len(workers)):  # each claims posts from its start: a kill hits some in flight
+            await wait_ready(tmp_path, n)
         for threshold, victim in ((150, 0), (500, 1)):
             await wait_until(
                 lambda t=threshold: _sent_at_least(harness, t),

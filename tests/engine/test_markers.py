@@ -14,7 +14,7 @@ async def one_post(engine, platform, content):
     user = await engine.user()
     pid = await engine.sandbox(user, platform)
     group_id = await engine.create(user, content, [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     return user, pid, group_id, got
 
 
@@ -122,7 +122,7 @@ async def test_marker_for_one_platform_gives_a_partial_group(engine, target):
     pids = {p: await engine.sandbox(user, p) for p in PLATFORMS}
     content = f"only one fails #sandbox:auth-expired@{target}"
     group_id = await engine.create(user, content, list(pids.values()))
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "partially_published"
     assert got["processingStatus"] == "finished"
     by_platform = {p["platform"]: p for p in got["posts"]}
@@ -143,6 +143,6 @@ async def test_all_platforms_failing_gives_a_failed_group(engine):
     user = await engine.user()
     pids = [await engine.sandbox(user, p) for p in PLATFORMS]
     group_id = await engine.create(user, "nobody takes it #sandbox:invalid-content", pids)
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "failed"
     assert [p["error"]["code"] for p in got["posts"]] == ["INVALID_CONTENT", "INVALID_CONTENT"]

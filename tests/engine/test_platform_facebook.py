@@ -22,7 +22,7 @@ async def engine(harness: Harness) -> Harness:
 
 @pytest_asyncio.fixture
 async def hasty(harness: Harness) -> Harness:
-    """One worker that gives up on a platform call after 0.25 s (under the fake's 0.5 s stall)."""
+    """One worker with the harness's platform timeout, which gives up under the fake's stall."""
     harness.start_workers(1)
     return harness
 

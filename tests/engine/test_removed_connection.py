@@ -16,9 +16,9 @@ async def test_posts_of_a_removed_connection_fail_and_others_publish(harness):
     assert removal == Removal(platform_id=gone, queued_posts=1, draft_posts=0)
 
     harness.start_workers(1)
-    published = await harness.wait_finished(user, control, 5.0)  # the worker is alive
+    published = await harness.wait_finished(user, control, 20.0)  # the worker is alive
     assert published["status"] == "published"
-    failed = await harness.wait_finished(user, doomed, 5.0)
+    failed = await harness.wait_finished(user, doomed, 20.0)
     assert failed["status"] == "failed"
     [post] = failed["posts"]
     assert post["status"] == "failed"

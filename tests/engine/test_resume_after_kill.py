@@ -46,6 +46,7 @@ def spawn(h: Harness, database_url: str, log_dir: Path, n: int) -> subprocess.Po
         "POSTPOST_SANDBOX_URL": h.simulator,
         "POSTPOST_DATA_DIR": str(h.settings.data_dir),
         "POSTPOST_LEASE_SECONDS": "2",
+        "POSTPOST_DB_POOL_SIZE": "4",  # parallel test processes share the server's connections
         "POSTPOST_PLATFORM_TIMEOUT_SECONDS": "5",
     }
     log = (log_dir / f"worker-{n}.log").open("wb")

@@ -35,7 +35,7 @@ async def test_content_over_the_limit_becomes_a_numbered_chain(engine, platform,
     user = await engine.user()
     pid = await engine.sandbox(user, platform)
     group_id = await engine.create(user, content, [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "published"
     assert got["content"] == content
     sent = await engine.sent()
@@ -51,7 +51,7 @@ async def test_separators_become_a_chain(engine, platform):
     user = await engine.user()
     pid = await engine.sandbox(user, platform)
     group_id = await engine.create(user, "first part\n\n---\n\nsecond part\n---\nthird part", [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "published"
     sent = await engine.sent()
     assert_chain(got, sent, platform, 3)
@@ -62,7 +62,7 @@ async def test_thread_on_two_platforms(engine):
     user = await engine.user()
     pids = [await engine.sandbox(user, "mastodon"), await engine.sandbox(user, "bluesky")]
     group_id = await engine.create(user, "one\n---\ntwo", pids)
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "published"
     assert [(p["platform"], p["content"]) for p in got["posts"]] == [
         ("mastodon", "one"),
@@ -82,7 +82,7 @@ async def test_failing_second_part_gives_a_partial_group(engine, platform):
     pid = await engine.sandbox(user, platform)
     content = "part one\n---\npart two #sandbox:invalid-content\n---\npart three"
     group_id = await engine.create(user, content, [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "partially_published"
     assert got["processingStatus"] == "finished"
     parts = got["posts"]
@@ -105,7 +105,7 @@ async def test_retry_in_the_middle_of_a_chain_resumes_it_once(engine, platform, 
     user = await engine.user()
     pid = await engine.sandbox(user, platform)
     group_id = await engine.create(user, f"head\n---\nmiddle #sandbox:{marker}\n---\ntail", [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "published", got
     sent = await engine.sent()
     assert_chain(got, sent, platform, 3)
@@ -117,7 +117,7 @@ async def test_over_long_manual_part_fails_without_sending(engine, platform):
     user = await engine.user()
     pid = await engine.sandbox(user, platform)
     group_id = await engine.create(user, f"short\n---\n{'x' * (LIMITS[platform] + 1)}", [pid])
-    got = await engine.wait_finished(user, group_id, 5.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     assert got["status"] == "partially_published"
     parts = got["posts"]
     assert [p["status"] for p in parts] == ["published", "failed"]

@@ -18,7 +18,7 @@ async def one_post(engine, content):
     user = await engine.user()
     pid = await engine.sandbox(user, "twitter")
     group_id = await engine.create(user, content, [pid])
-    got = await engine.wait_finished(user, group_id, 8.0)
+    got = await engine.wait_finished(user, group_id, 20.0)
     return user, pid, group_id, got
 
 
@@ -119,9 +119,9 @@ async def test_duplicate_text_fails_clearly_without_retry(engine):
     user = await engine.user()
     pid = await engine.sandbox(user, "twitter")
     first = await engine.create(user, "the same words", [pid])
-    assert (await engine.wait_finished(user, first, 5.0))["status"] == "published"
+    assert (await engine.wait_finished(user, first, 20.0))["status"] == "published"
     second = await engine.create(user, "the same words", [pid])
-    got = await engine.wait_finished(user, second, 5.0)
+    got = await engine.wait_finished(user, second, 20.0)
     assert got["status"] == "failed"
     error = got["posts"][0]["error"]
     assert (error["code"], error["platformStatusCode"], error["retryable"]) == ("INVALID_CONTENT", 403, False)
@@ -167,7 +167,7 @@ async def test_expired_token_is_refreshed_and_the_rotated_one_stored(engine):
     for round_ in range(2):  # the second refresh must use the token stored by the first
         await expire_access_token(engine, account)
         group_id = await engine.create(user, f"after refresh {round_}", [pid])
-        assert (await engine.wait_finished(user, group_id, 5.0))["status"] == "published"
+        assert (await engine.wait_finished(user, group_id, 20.0))["status"] == "published"
         after, expires_at = await stored_secrets(engine, account)
         assert after["refresh_token"] != before["refresh_token"]
         assert after["access_token"] != before["access_token"]

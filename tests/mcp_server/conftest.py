@@ -18,25 +18,27 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
 from postpost.config import Settings, async_database_url
-from postpost.db.migrate import upgrade
 from postpost.db.session import Database
 from postpost.sandbox import add_sandbox_connection
 from postpost.security import SecretBox
 from postpost.server import build_server
 from tests.conftest import SECRET, ServerThread, TestUser, free_port
 
+# Connections each of these session-long databases keeps: parallel test processes share the
+# PostgreSQL server's connections, and these tests use few at a time.
+POOL = 2
+
 
 @pytest.fixture(scope="session")
-def mcp_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
-    """A database of its own: the server's worker must not publish other tests' due posts."""
-    return new_database_url(engine_name)
+def mcp_database_url(engine_name: str, migrated_database_url: Callable[[str], str]) -> str:
+    """A (migrated) database of its own: the server's worker must not publish other tests' due posts."""
+    return migrated_database_url(engine_name)
 
 
 @pytest_asyncio.fixture(scope="session")
 async def database(mcp_database_url: str) -> AsyncIterator[Database]:
     """Overrides the shared database for these tests (`make_user`, `make_connection` use it)."""
-    db = Database(async_database_url(mcp_database_url))
-    await upgrade(db)
+    db = Database(async_database_url(mcp_database_url), pool_size=POOL)
     yield db
     await db.dispose()
 
@@ -55,7 +57,7 @@ def served(
         port=port,
         workers=1,
     )
-    app = build_server(settings, Database(settings.resolved_database_url))
+    app = build_server(settings, Database(settings.resolved_database_url, pool_size=POOL))
     with ServerThread(app, port=port, lifespan="on") as base:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

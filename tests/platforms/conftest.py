@@ -23,6 +23,10 @@ from postpost.platforms.base import (
     Secrets,
 )
 
+# Seconds an adapter waits in tests that expect it to give up on a stalled answer: far more than
+# an answer takes on a loaded machine, far less than the simulators' stall (tests/conftest.py).
+HASTY = 1.5
+
 
 class BytesSource:
     """A `MediaSource` over bytes in memory (the engine reads from media storage instead)."""
@@ -100,7 +104,7 @@ def control(simulator_url: str, method: str, path: str, body: Any = None) -> Any
         method=method,
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=5) as resp:
+    with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
 

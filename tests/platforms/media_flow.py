@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from postpost.platforms.base import InProgress, PlatformAdapter, Published, PublishJob
 from postpost.simulator import create_simulator_app
-from tests.conftest import ServerThread
+from tests.conftest import STALL_SECONDS, ServerThread
 
 # Processing as fast as a test wants it, limits low enough to reach.
 QUICK = {
@@ -28,8 +28,8 @@ QUICK = {
 
 @contextlib.contextmanager
 def quick_simulator() -> Iterator[str]:
-    """The simulator over real HTTP with quick processing (stalls 0.5 s on timeout-after-commit)."""
-    with ServerThread(create_simulator_app(stall_seconds=0.5, options=QUICK)) as url:
+    """The simulator over real HTTP with quick processing (stalling like the shared one)."""
+    with ServerThread(create_simulator_app(stall_seconds=STALL_SECONDS, options=QUICK)) as url:
         yield url
 
 

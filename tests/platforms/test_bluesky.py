@@ -13,7 +13,7 @@ import pytest
 from postpost.platforms.base import Credentials, ErrorCode, PlatformError, Published, ReplyTo
 from postpost.platforms.bluesky import TID_ALPHABET, BlueskyAdapter, jwt_expiry, rkey_for
 from postpost.platforms.registry import Adapters, adapter_classes
-from tests.platforms.conftest import creds_of, find, publish, ready
+from tests.platforms.conftest import HASTY, creds_of, find, publish, ready
 
 HANDLE = "alice.test"
 
@@ -163,7 +163,7 @@ async def test_same_key_twice_creates_one_record(adapter: BlueskyAdapter, creds:
 async def test_timeout_after_commit_then_find_published(
     http: aiohttp.ClientSession, creds: Credentials, sim
 ) -> None:
-    adapter = BlueskyAdapter(http, timeout=0.2)
+    adapter = BlueskyAdapter(http, timeout=HASTY)
     assert await find(adapter, creds, "slow") is None
     err = await publish_error(adapter, creds, "slow #sandbox:timeout-after-commit", key="slow")
     assert err.code is ErrorCode.TIMEOUT_ERROR and err.maybe_published

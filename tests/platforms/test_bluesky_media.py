@@ -25,7 +25,7 @@ from postpost.platforms.base import (
 )
 from postpost.platforms.bluesky import BlueskyAdapter, rkey_for
 from tests.media.files import image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, control, find, media_file, ready
+from tests.platforms.conftest import HASTY, Sim, control, find, media_file, ready
 from tests.platforms.media_flow import drive, padded_mp4
 from tests.platforms.test_bluesky import base_creds
 
@@ -262,7 +262,7 @@ async def test_media_goes_on_the_first_post_of_a_chain_only(
 async def test_timeout_after_commit_with_an_image_is_found_by_its_rkey(
     http: aiohttp.ClientSession, creds: Credentials, sim: Sim
 ) -> None:
-    adapter = BlueskyAdapter(http, timeout=0.3)
+    adapter = BlueskyAdapter(http, timeout=HASTY)
     j = job(creds, "pic #sandbox:timeout-after-commit", media_file(photo_bytes((30, 30)), "image/jpeg"))
     with pytest.raises(PlatformError) as info:
         await adapter.publish(j)
@@ -276,7 +276,7 @@ async def test_timeout_after_commit_with_an_image_is_found_by_its_rkey(
 async def test_timeout_after_commit_after_video_steps_is_found_without_uploading_again(
     http: aiohttp.ClientSession, creds: Credentials, simulator_url: str, sim: Sim
 ) -> None:
-    adapter = BlueskyAdapter(http, timeout=0.3)
+    adapter = BlueskyAdapter(http, timeout=HASTY)
     j = job(creds, "clip #sandbox:timeout-after-commit", media_file(video_bytes(seconds=0.4), "video/mp4"))
     state: dict[str, Any] | None = None
     for _ in range(100):

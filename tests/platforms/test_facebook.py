@@ -22,7 +22,7 @@ from postpost.platforms.descriptor import Reconciliation
 from postpost.platforms.facebook import DESCRIPTOR, FacebookAdapter
 from postpost.platforms.registry import adapter_classes
 from tests.media.files import image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, creds_of, media_file
 from tests.platforms.graph_helpers import drive, large_video, own_simulator
 
 
@@ -266,7 +266,7 @@ async def test_refusals(
 async def test_lost_answer_is_found_among_published_posts(
     http: aiohttp.ClientSession, c: Credentials, sim: Sim, fault: str
 ) -> None:
-    adapter = FacebookAdapter(http, timeout=0.3)
+    adapter = FacebookAdapter(http, timeout=HASTY)
     since = datetime.now(UTC)
     sim.fault("facebook", c.account_id, fault)
     err = await failure(adapter, job("lost", c, media_file(image_bytes(), "image/png"), since=since))

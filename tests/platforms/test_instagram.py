@@ -28,7 +28,7 @@ from postpost.platforms.descriptor import Reconciliation
 from postpost.platforms.instagram import DESCRIPTOR, SUBCODES, UPLOAD_PIECE, InstagramAdapter
 from postpost.platforms.registry import adapter_classes
 from tests.media.files import image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, creds_of, media_file
 from tests.platforms.graph_helpers import (  # noqa: F401 - fixtures
     MediaServer,
     drive,
@@ -307,7 +307,7 @@ async def test_transient_failures(
 async def test_lost_answer_is_found_among_recent_media(
     http: aiohttp.ClientSession, c: Credentials, sim: Sim, media_host: MediaServer, fault: str
 ) -> None:
-    adapter = InstagramAdapter(http, timeout=0.3)
+    adapter = InstagramAdapter(http, timeout=HASTY)
     since = datetime.now(UTC)
     sim.fault("instagram", c.account_id, fault)
     err = await failure(adapter, job("lost caption", c, photo(media_host), since=since))

@@ -34,9 +34,9 @@ from postpost.platforms.descriptor import Reconciliation
 from postpost.platforms.linkedin import DESCRIPTOR, LinkedInAdapter
 from postpost.platforms.registry import adapter_classes
 from postpost.simulator import create_simulator_app
-from tests.conftest import ServerThread
+from tests.conftest import STALL_SECONDS, ServerThread
 from tests.media.files import animated_gif, image_bytes, video_bytes
-from tests.platforms.conftest import Sim, control, creds_of, media_file, publish, ready
+from tests.platforms.conftest import HASTY, Sim, control, creds_of, media_file, publish, ready
 
 MEMBER = "Mbr0000001"
 APP = {"client_id": "postpost-app", "client_secret": "app-secret"}
@@ -61,7 +61,7 @@ def creds(simulator_url: str) -> Credentials:
 def own_url() -> Iterator[str]:
     """A simulator of our own: 128 KB video parts and two posts a day per member."""
     options = {"linkedin": {"part_size": 128 * 1024, "daily_posts": 2}}
-    with ServerThread(create_simulator_app(stall_seconds=0.5, options=options)) as url:
+    with ServerThread(create_simulator_app(stall_seconds=STALL_SECONDS, options=options)) as url:
         yield url
 
 
@@ -249,7 +249,7 @@ async def test_a_sunset_version_is_refused_with_426(adapter: LinkedInAdapter) ->
 async def test_timeout_after_commit_reconciles_through_the_duplicate_answer(
     http: aiohttp.ClientSession, creds: Credentials, sim: Sim
 ) -> None:
-    quick = LinkedInAdapter(http, timeout=0.2, app=APP)
+    quick = LinkedInAdapter(http, timeout=HASTY, app=APP)
     since = datetime.now(UTC)
     text = "lost answer #sandbox:timeout-after-commit"
     err = await failure(quick, job(text, creds, since=since))

@@ -11,7 +11,7 @@ from postpost.platforms.base import Credentials, ErrorCode, PlatformError, Publi
 from postpost.platforms.descriptor import Reconciliation
 from postpost.platforms.mastodon import MastodonAdapter
 from postpost.platforms.registry import PLATFORM_NAMES, Adapters, adapter_classes
-from tests.platforms.conftest import creds_of, publish
+from tests.platforms.conftest import HASTY, creds_of, publish
 
 ACCOUNT = "4242"
 
@@ -96,7 +96,7 @@ async def test_same_key_never_duplicates(adapter: MastodonAdapter, simulator_url
 async def test_timeout_after_commit_then_republish_reconciles(
     http: aiohttp.ClientSession, simulator_url: str, sim
 ) -> None:
-    adapter = MastodonAdapter(http, timeout=0.2)
+    adapter = MastodonAdapter(http, timeout=HASTY)
     c = creds(simulator_url)
     sim.fault("mastodon", ACCOUNT, "timeout-after-commit")
     err = await publish_error(adapter, c, "slow post", key="slow")

@@ -24,7 +24,7 @@ from postpost.platforms.base import (
 )
 from postpost.platforms.mastodon import MastodonAdapter
 from tests.media.files import animated_gif, image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, control, media_file
+from tests.platforms.conftest import HASTY, Sim, control, media_file
 from tests.platforms.media_flow import drive, padded_mp4
 from tests.platforms.test_mastodon import ACCOUNT, creds
 
@@ -256,7 +256,7 @@ async def test_media_goes_on_the_first_part_of_a_chain_only(
 async def test_timeout_after_commit_with_an_image_reconciles_by_key(
     http: aiohttp.ClientSession, simulator_url: str, sim: Sim
 ) -> None:
-    adapter = MastodonAdapter(http, timeout=0.3)
+    adapter = MastodonAdapter(http, timeout=HASTY)
     c = creds(simulator_url)
     j = job(c, "photo #sandbox:timeout-after-commit", media_file(photo_bytes((30, 30)), "image/jpeg"))
     with pytest.raises(PlatformError) as info:
@@ -271,7 +271,7 @@ async def test_timeout_after_commit_with_an_image_reconciles_by_key(
 async def test_timeout_after_commit_with_a_video_resumes_from_its_state(
     http: aiohttp.ClientSession, simulator_url: str, sim: Sim
 ) -> None:
-    adapter = MastodonAdapter(http, timeout=0.3)
+    adapter = MastodonAdapter(http, timeout=HASTY)
     c = creds(simulator_url)
     j = job(c, "clip #sandbox:timeout-after-commit", media_file(video_bytes(seconds=0.4), "video/mp4"))
     state: dict[str, Any] | None = None

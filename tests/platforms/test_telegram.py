@@ -31,7 +31,7 @@ from postpost.platforms.registry import adapter_classes
 from postpost.platforms.telegram import DESCRIPTOR, TelegramAdapter, message_url, split_caption
 from tests.conftest import ServerThread
 from tests.media.files import animated_gif, image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, creds_of, media_file
 
 
 @pytest.fixture
@@ -309,7 +309,7 @@ async def test_server_errors(adapter: TelegramAdapter, creds: Credentials, sim: 
 async def test_timeout_after_commit_may_have_published(
     http: aiohttp.ClientSession, creds: Credentials, sim: Sim
 ) -> None:
-    adapter = TelegramAdapter(http, timeout=0.2)
+    adapter = TelegramAdapter(http, timeout=HASTY)
     err = await fails(adapter, job(creds, "lost answer #sandbox:timeout-after-commit"))
     assert (err.code, err.maybe_published) == (ErrorCode.TIMEOUT_ERROR, True)
     assert len(sim.posts()) == 1
@@ -585,9 +585,9 @@ async def test_a_lost_follow_up_is_never_sent_again_nor_the_media(
     first_job = job(
         creds, long_text(" #sandbox:timeout-after-commit"), media_file(image_bytes(), "image/png")
     )
-    step = await TelegramAdapter(http, timeout=0.2).publish(first_job)
+    step = await TelegramAdapter(http, timeout=HASTY).publish(first_job)
     assert isinstance(step, InProgress)
-    err = await fails(TelegramAdapter(http, timeout=0.2), resumed(first_job, step))
+    err = await fails(TelegramAdapter(http, timeout=HASTY), resumed(first_job, step))
     assert (err.code, err.maybe_published) == (ErrorCode.TIMEOUT_ERROR, True)
     # a later claim that is unsure (its holder died mid-send) must not send anything
     err = await fails(TelegramAdapter(http), resumed(first_job, step, unsure=True))

@@ -24,7 +24,7 @@ from postpost.platforms.descriptor import Reconciliation
 from postpost.platforms.registry import adapter_classes
 from postpost.platforms.threads import DESCRIPTOR, ThreadsAdapter
 from tests.media.files import image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, creds_of, media_file
 from tests.platforms.graph_helpers import (  # noqa: F401 - fixtures
     MediaServer,
     drive,
@@ -302,7 +302,7 @@ async def test_rate_limit_reset_in_minutes(http: aiohttp.ClientSession) -> None:
 async def test_lost_answer_is_found_by_lookup(
     http: aiohttp.ClientSession, c: Credentials, sim: Sim, fault: str
 ) -> None:
-    adapter = ThreadsAdapter(http, timeout=0.3)
+    adapter = ThreadsAdapter(http, timeout=HASTY)
     since = datetime.now(UTC)
     sim.fault("threads", c.account_id, fault)
     err = await failure(adapter, job("lost answer", c, since=since))
@@ -321,7 +321,7 @@ async def test_unsure_with_a_published_container_is_not_sent_again(
 ) -> None:
     data = video_bytes()
     video = media_file(data, "video/mp4", fetch_url=media_host.add("v.mp4", data, "video/mp4"))
-    adapter = ThreadsAdapter(http, timeout=0.3)
+    adapter = ThreadsAdapter(http, timeout=HASTY)
     since = datetime.now(UTC)
     waiting = await adapter.publish(job("video post", c, media=[video], since=since))
     assert isinstance(waiting, InProgress)

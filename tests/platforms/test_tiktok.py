@@ -25,7 +25,7 @@ from postpost.platforms.registry import adapter_classes
 from postpost.platforms.text import Utf16
 from postpost.platforms.tiktok import DESCRIPTOR, TikTokAdapter, chunk_plan
 from tests.media.files import image_bytes, photo_bytes, video_bytes
-from tests.platforms.conftest import Sim, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, creds_of, media_file
 from tests.platforms.media_flow import FileServer, drive, padded_mp4, quick_simulator
 
 MIB = 1024 * 1024
@@ -338,7 +338,7 @@ async def test_server_error_once(adapter, simulator_url, sim, clip) -> None:
 
 async def test_lost_answer_to_the_last_chunk(http, simulator_url, sim, clip) -> None:
     """The final PUT is stored but its answer stalls: the retry from the stored state polls."""
-    adapter = TikTokAdapter(http, timeout=0.25)
+    adapter = TikTokAdapter(http, timeout=HASTY)
     j = job(account(simulator_url), "x #sandbox:timeout-after-commit", video(clip))
     started = await adapter.publish(j)
     assert isinstance(started, InProgress)

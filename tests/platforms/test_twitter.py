@@ -37,7 +37,7 @@ from postpost.platforms.twitter import DESCRIPTOR, SCOPES, TwitterAdapter
 from postpost.simulator import create_simulator_app
 from tests.conftest import ServerThread
 from tests.media.files import animated_gif, image_bytes, video_bytes
-from tests.platforms.conftest import Sim, control, creds_of, media_file, publish, ready
+from tests.platforms.conftest import HASTY, Sim, control, creds_of, media_file, publish, ready
 from tests.simulator.conftest import FakeClock
 
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
@@ -199,7 +199,7 @@ async def test_transient_errors(adapter: TwitterAdapter, creds: Credentials, sim
 async def test_timeout_after_commit_then_lookup(
     http: aiohttp.ClientSession, creds: Credentials, sim: Sim
 ) -> None:
-    adapter = TwitterAdapter(http, timeout=0.3)
+    adapter = TwitterAdapter(http, timeout=HASTY)
     started = datetime.now(UTC)
     text = "Ben & Jerry &amp; <3 https://example.com/a?b=1 #sandbox:timeout-after-commit"
     head = job_of(creds, text, since=started)
@@ -570,7 +570,7 @@ async def test_unsure_create_after_media_is_looked_up(
     """The create that follows the upload steps timed out: the retry finds the post, never posts twice."""
     job = job_of(creds, "clip #sandbox:timeout-after-commit", media_file(video_bytes(1.0), "video/mp4"))
     job = dataclasses.replace(job, since=datetime.now(UTC))
-    adapter = TwitterAdapter(http, timeout=0.3)
+    adapter = TwitterAdapter(http, timeout=HASTY)
     state: dict[str, Any] | None = None
     for _ in range(20):
         try:

@@ -29,7 +29,7 @@ from postpost.platforms.base import (
 from postpost.platforms.registry import adapter_classes
 from postpost.platforms.youtube import DESCRIPTOR, YouTubeAdapter
 from tests.media.files import image_bytes, video_bytes
-from tests.platforms.conftest import Sim, control, creds_of, media_file
+from tests.platforms.conftest import HASTY, Sim, control, creds_of, media_file
 from tests.platforms.media_flow import drive, padded_mp4, quick_simulator
 
 MIB = 1024 * 1024
@@ -302,7 +302,7 @@ async def test_server_error_once(adapter, simulator_url, sim, clip) -> None:
 
 
 async def test_lost_answer_to_the_last_chunk(http, simulator_url, sim, clip) -> None:
-    adapter = YouTubeAdapter(http, timeout=0.25)
+    adapter = YouTubeAdapter(http, timeout=HASTY)
     j = job(account(simulator_url), "x #sandbox:timeout-after-commit", video(clip))
     started = await adapter.publish(j)
     assert isinstance(started, InProgress)

@@ -20,7 +20,6 @@ from aiohttp import web
 
 from postpost.api.app import create_app
 from postpost.config import async_database_url
-from postpost.db.migrate import upgrade
 from postpost.db.session import Database
 from postpost.engine.webhook_delivery import WebhookDispatcher
 from postpost.net.url_guard import UrlGuard
@@ -132,9 +131,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-def webhook_database_url(engine_name: str, new_database_url: Callable[[str], str]) -> str:
-    """A fresh database for this test only: a dispatcher claims every due delivery it holds."""
-    return new_database_url(engine_name)
+def webhook_database_url(engine_name: str, migrated_database_url: Callable[[str], str]) -> str:
+    """A fresh, migrated database for this test only: a dispatcher claims every due delivery it holds."""
+    return migrated_database_url(engine_name)
 
 
 @dataclass
@@ -204,7 +203,6 @@ async def hooks(webhook_database_url: str, tmp_path: Path, simulator: str) -> As
     worker and no dispatcher yet. Retries after 0.2 s and 0.4 s; 2 s request timeout."""
     url = webhook_database_url
     database = Database(async_database_url(url))
-    await upgrade(database)
     settings = engine_settings(
         url,
         tmp_path,
@@ -218,7 +216,7 @@ async def hooks(webhook_database_url: str, tmp_path: Path, simulator: str) -> As
     app = create_app(settings, database, sandbox_url=simulator, url_guard=guard)
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-        httpx.AsyncClient(base_url=simulator) as control,
+        httpx.AsyncClient(base_url=simulator, timeout=30) as control,
     ):
         env = HookEnv(settings, database, simulator, client, control, resolver=resolver, guard=guard)
         try:

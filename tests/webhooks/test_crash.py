@@ -45,6 +45,7 @@ def spawn(database_url: str, log_dir: Path, n: int) -> subprocess.Popen[bytes]:
         "POSTPOST_WEBHOOKS_ALLOW_PRIVATE": "true",
         "POSTPOST_WEBHOOK_TIMEOUT_SECONDS": "3",
         "POSTPOST_WEBHOOK_LEASE_SECONDS": "1",  # raised to timeout + 5 s = 8 s
+        "POSTPOST_DB_POOL_SIZE": "4",  # parallel test processes share the server's connections
     }
     log = (log_dir / f"worker-{n}.log").open("wb")
     return subprocess.Popen([POSTPOST, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
