@@ -146,6 +146,16 @@ async def dash_database(dash_database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In parallel runs, every dashboard test goes to one worker, which starts the live servers
+    and Chromium once (pytest-xdist's `--dist loadgroup`, as `dev.py test` runs it)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("dashboard"))
+
+
 @pytest.fixture
 def make_connection(dash_database: Database) -> MakeConnection:
     """Connections in the live server's database (overrides the shared fixture here)."""
