@@ -189,3 +189,20 @@ async def test_publish_time_check_fails_a_file_that_went_bad(engine: Harness, so
     after = await draft(engine, user, [pid], "the worker kept working")
     await published(engine, user, after)
     assert [p["text"] for p in await engine.sent()] == ["the worker kept working"]
+
+
+async def test_a_bluesky_video_takes_less_alt_text_than_a_picture(engine: Harness) -> None:
+    user = await engine.user()
+    sky = await engine.sandbox(user, "bluesky")
+    long_alt = "described at length " * 50 + "."  # 1,001 characters: fine for a picture, not a video
+    clip = await draft(engine, user, [sky], "a clip", altTexts=[long_alt])
+    await attach(engine, user, clip, video_bytes(seconds=1.0), "video/mp4", "clip.mp4")
+    r = await schedule(engine, user, clip)
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": "Alt text 1 is too long for a Bluesky video: 1001 characters, the limit is 1000"},
+    )
+    photo = await draft(engine, user, [sky], "a picture", altTexts=[long_alt])
+    await attach(engine, user, photo, image_bytes("PNG"), "image/png", "p.png")
+    await published(engine, user, photo)  # the worker is alive: the clip was refused, not ignored
+    assert [p["text"] for p in await engine.sent()] == ["a picture"]

@@ -28,7 +28,7 @@ import aiohttp
 
 from postpost.platforms import _http
 from postpost.platforms._bluesky_facets import build_facets
-from postpost.platforms._bluesky_media import BlueskyMedia
+from postpost.platforms._bluesky_media import VIDEO_ALT_MAX, BlueskyMedia
 from postpost.platforms.base import (
     ConnectionCheck,
     Credentials,
@@ -110,6 +110,7 @@ DESCRIPTOR = PlatformDescriptor(
         video_max_bytes=100_000_000,  # the video embed's blob limit (decimal)
         video_max_seconds=180,
         alt_text_max=2000,
+        video_alt_text_max=VIDEO_ALT_MAX,
         image_max_pixels=(2000, 2000),
         convert={
             "image/png": "image/jpeg",

@@ -77,6 +77,7 @@ class MediaRules:
     needs_media: bool = False
     needs_video: bool = False
     alt_text_max: int | None = None  # None: the platform has no alt text
+    video_alt_text_max: int | None = None  # when a video's alt text has a lower limit than an image's
     image_max_pixels: tuple[int, int] | None = None  # (width, height) after conversion
     convert: Mapping[str, str] = field(default_factory=dict)  # MIME type → MIME type at publish
     max_bytes_by_type: Mapping[str, int] = field(default_factory=dict)  # e.g. X: GIF 15 MB, images 5 MB

@@ -74,8 +74,13 @@ def _video_problem(video: StoredMedia, platform: PlatformDescriptor) -> str | No
     return None
 
 
-def check_media(media: Sequence[StoredMedia], platforms: Sequence[PlatformDescriptor]) -> None:
-    """InvalidInput naming the media and the rule when a file is unusable or a platform refuses it."""
+def check_media(
+    media: Sequence[StoredMedia],
+    platforms: Sequence[PlatformDescriptor],
+    alt_texts: Sequence[str | None] = (),
+) -> None:
+    """InvalidInput naming the media and the rule when a file is unusable or a platform refuses it
+    (`alt_texts`: the group's, positional to `media`)."""
     for position, item in enumerate(media, start=1):
         if item.status == "pending":
             raise InvalidInput(
@@ -85,9 +90,24 @@ def check_media(media: Sequence[StoredMedia], platforms: Sequence[PlatformDescri
         if item.status == "failed":
             raise InvalidInput(f"Media {position} ({item.id}) cannot be published: {item.error}")
     for platform in platforms:
-        problem = media_problem(media, platform)
+        problem = media_problem(media, platform) or _video_alt_text_problem(media, alt_texts, platform)
         if problem:
             raise InvalidInput(problem)
+
+
+def _video_alt_text_problem(
+    media: Sequence[StoredMedia], alt_texts: Sequence[str | None], platform: PlatformDescriptor
+) -> str | None:
+    limit = platform.media.video_alt_text_max
+    if limit is None:
+        return None
+    for position, (item, text) in enumerate(zip(media, alt_texts, strict=False), start=1):
+        if item.type == "video" and text is not None and len(text) > limit:
+            return (
+                f"Alt text {position} is too long for a {platform.title} video: {len(text)} characters, "
+                f"the limit is {limit}"
+            )
+    return None
 
 
 def _size(n: int) -> str:

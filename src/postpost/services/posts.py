@@ -254,7 +254,7 @@ async def update_post(
         stored = (await media.media_for_groups(session, [group.id]))[group.id]
         if probe is not None:
             stored = [await probe(item) for item in stored]
-        check_media(stored, list(targets.values()))
+        check_media(stored, list(targets.values()), list(group.alt_texts or []))
         assert_platforms_allowed(principal.entitlements, group.platforms)
         await assert_can_schedule(
             session, principal, group.platforms, scheduled_time, now, exclude_group_id=group.id
