@@ -151,6 +151,17 @@ async def test_media_rules_of_scheduling_match_create_post_with_a_time(
     assert (await run_preview(user, body, [JPEG])).platforms[0].errors == []
 
 
+async def test_a_bluesky_videos_alt_text_limit_is_the_schedulings(make_user, make_connection, run_preview):
+    user = await make_user()
+    bluesky = await make_connection(user, "bluesky", "did:plc:alt")
+    clip = MediaDescription("video", "video/mp4", "clip.mp4", 2_000_000, 640, 360, 4.0)
+    body = {"content": "a clip", "platforms": [bluesky], "altTexts": ["x" * 1001]}
+    (entry,) = (await run_preview(user, body, [clip])).platforms
+    assert entry.errors == ["Alt text 1 is too long for a Bluesky video: 1001 characters, the limit is 1000"]
+    (entry,) = (await run_preview(user, body, [JPEG])).platforms
+    assert entry.errors == []  # a picture may have 2,000
+
+
 async def test_conversions_follow_the_descriptors(make_user, make_connection, run_preview):
     user = await make_user()
     instagram = await make_connection(user, "instagram", "56")

@@ -56,7 +56,7 @@ class MediaFiles:
             if item.status != "ready":
                 reason = item.error or "its upload never completed"
                 raise _refused(ErrorCode.INVALID_CONTENT, f"Media {position} cannot be published: {reason}")
-        problem = media_problem(current, platform)
+        problem = media_problem(current, platform, alt_texts)
         if problem:
             raise _refused(ErrorCode.INVALID_CONTENT, problem)
         files = []

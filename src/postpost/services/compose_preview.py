@@ -184,7 +184,7 @@ def _platform_preview(
 ) -> PlatformPreview:
     """One platform's parts, counts, conversions and media problem (added to `problems`)."""
     stored = _as_stored(files)
-    problem = media_problem(stored, platform) if len(stored) == len(files) else None
+    problem = media_problem(stored, platform, _alt_texts(body)) if len(stored) == len(files) else None
     content = body.get("content")
     text = content if isinstance(content, str) else ""
     rules = platform.text
@@ -234,6 +234,11 @@ def _platform_ids(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return list(dict.fromkeys(v for v in value if isinstance(v, str) and PLATFORM_ID.match(v)))
+
+
+def _alt_texts(body: Mapping[str, Any]) -> list[str | None]:
+    value = body.get("altTexts")
+    return [t if isinstance(t, str) else None for t in value] if isinstance(value, list) else []
 
 
 def _settings(body: Mapping[str, Any]) -> Mapping[str, Any]:

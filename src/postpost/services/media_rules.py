@@ -15,8 +15,11 @@ from postpost.media.types import StoredMedia
 from postpost.platforms.descriptor import PlatformDescriptor
 
 
-def media_problem(media: Sequence[StoredMedia], platform: PlatformDescriptor) -> str | None:
-    """Why `platform` cannot publish this media (None when it can), in a sentence naming the rule."""
+def media_problem(
+    media: Sequence[StoredMedia], platform: PlatformDescriptor, alt_texts: Sequence[str | None] = ()
+) -> str | None:
+    """Why `platform` cannot publish this media with these alt texts (positional to `media`; None
+    when it can), in a sentence naming the rule."""
     rules, title = platform.media, platform.title
     images = [m for m in media if m.type == "image"]
     videos = [m for m in media if m.type == "video"]
@@ -47,7 +50,7 @@ def media_problem(media: Sequence[StoredMedia], platform: PlatformDescriptor) ->
         problem = _video_problem(video, platform)
         if problem:
             return problem
-    return None
+    return _video_alt_text_problem(media, alt_texts, platform)
 
 
 def _video_problem(video: StoredMedia, platform: PlatformDescriptor) -> str | None:
@@ -90,7 +93,7 @@ def check_media(
         if item.status == "failed":
             raise InvalidInput(f"Media {position} ({item.id}) cannot be published: {item.error}")
     for platform in platforms:
-        problem = media_problem(media, platform) or _video_alt_text_problem(media, alt_texts, platform)
+        problem = media_problem(media, platform, alt_texts)
         if problem:
             raise InvalidInput(problem)
 
