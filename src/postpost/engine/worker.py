@@ -28,7 +28,7 @@ from postpost.engine.recorder import Recorder
 from postpost.engine.work import WorkItem, load_work
 from postpost.ids import utcnow
 from postpost.platforms.base import ErrorCode, PlatformError
-from postpost.platforms.registry import Adapters, descriptor
+from postpost.platforms.registry import Adapters, adapter_classes, descriptor
 from postpost.security import SecretBox
 from postpost.services.credentials import CredentialStore
 from postpost.storage import open_storage
@@ -78,6 +78,7 @@ class Worker:
 
     async def run(self) -> None:
         """Work until `stop()`; then drain in-flight publishes and their records."""
+        adapter_classes()  # import every platform now, not inside the first claim's lease
         local = wakeup.subscribe()
         background = [
             asyncio.create_task(self._record_loop()),
