@@ -8,13 +8,13 @@ transaction commits.
 
 Up to `webhook_concurrency` requests are in flight, at most `webhook_concurrency_per_webhook`
 of them per webhook, so a slow or dead receiver holds only its own share of the slots; each
-request has a total timeout of `webhook_timeout_seconds`. A webhook may have up to four
-deliveries leased per slot of its share, and up to CLAIM_BATCH claimed deliveries may wait for
-a free slot.
+request has a total timeout of `webhook_timeout_seconds`. A webhook may have up to eight
+deliveries leased per slot of its share (so a busy fast webhook is claimed in large batches), and
+up to CLAIM_BATCH claimed deliveries may wait for a free slot.
 
 A dispatcher killed mid-delivery leaves its claims leased; they return to the queue when the
 lease expires and are sent again with the same event id. The lease covers the waiting as well
-as the request: at least five timeouts plus a margin.
+as the request: at least nine timeouts plus a margin.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ log = logging.getLogger("postpost.webhooks")
 IDLE_CHECK_SECONDS = 30.0
 PACE_SECONDS = 0.05  # pause when due deliveries are held back by their webhook's share
 CLAIM_BATCH = 128
-LEASED_PER_SLOT = 4
+LEASED_PER_SLOT = 8
 LEASE_MARGIN_SECONDS = 5.0
 
 
@@ -138,6 +138,8 @@ class WebhookDispatcher:
             if self._next_due is not None and self._next_due <= utcnow():
                 self._claim_wanted, self._next_due = True, None
             finished, self._finished = self._finished, []  # recorded before this turn's claim
+            if finished:  # recording them frees their webhooks' shares: claim in the same turn
+                self._claim_wanted = True
             limit = self._claim_limit() if self._claim_wanted else 0
             if not finished and not limit:
                 await self._wait(self._sleep_seconds())
@@ -183,8 +185,8 @@ class WebhookDispatcher:
     ) -> tuple[list[Job], datetime | None, datetime | None]:
         """One transaction: record `finished`, claim up to `limit`, and the next due time when
         fewer were due."""
-        now = utcnow()
-        async with self._engine.connect() as conn:
+        async with self.database.writing(), self._engine.connect() as conn:
+            now = utcnow()
             retry_due = await record_attempts(
                 conn, finished, retry_seconds=self.settings.webhook_retry_seconds, now=now
             )

@@ -103,13 +103,23 @@ def _claim_statement(is_pg: bool) -> Any:
         .group_by(D.webhook_id)
         .cte("busy")
     )
-    candidates = (
+    below_share = D.webhook_id.not_in(select(busy.c.webhook_id).where(busy.c.n >= share))
+    count = bindparam("candidates", type_=Integer)
+    # Due pending rows and expired leases separately, each read in due order from the index and
+    # cut at `candidates` (one OR over both would make SQLite sort every due row).
+    parts = [
         select(D.id, D.webhook_id, D.due_at)
-        .where(_ready(now), D.webhook_id.not_in(select(busy.c.webhook_id).where(busy.c.n >= share)))
+        .where(ready, below_share)
         .order_by(D.due_at)
-        .limit(bindparam("candidates", type_=Integer))
+        .limit(count)
         .subquery()
-    )
+        for ready in (
+            and_(D.status == "pending", D.due_at <= now),
+            and_(D.status == "processing", D.lease_expires_at < now),
+        )
+    ]
+    either = union_all(*(select(part.c.id, part.c.webhook_id, part.c.due_at) for part in parts)).subquery()
+    candidates = select(either).order_by(either.c.due_at).limit(count).subquery()
     ranked = (
         select(
             candidates.c.id,
@@ -128,12 +138,16 @@ def _claim_statement(is_pg: bool) -> Any:
         .order_by(ranked.c.due_at)
         .limit(bindparam("limit", type_=Integer))
     )
-    locked = select(D.id).where(D.id.in_(picked.scalar_subquery()), _ready(now))
-    if is_pg:
-        locked = locked.with_for_update(skip_locked=True)
+    # SQLite's single writer makes the statement atomic: the picked rows are still ready (and
+    # re-checking them there would make SQLite scan every pending row instead of the picked ids).
+    chosen = (
+        select(D.id).where(D.id.in_(picked.scalar_subquery()), _ready(now)).with_for_update(skip_locked=True)
+        if is_pg
+        else picked
+    )
     return (
         update(D)
-        .where(D.id.in_(locked.scalar_subquery()))
+        .where(D.id.in_(chosen.scalar_subquery()))
         .values(
             status="processing",
             lease_token=bindparam("token", type_=String),
@@ -283,15 +297,12 @@ async def record_attempts(
         )
     }
     held_query = select(D.id, D.lease_token).where(D.id.in_(sorted(a.job.delivery_id for a in attempted)))
-    held = dict(
-        (
-            await conn.execute(
-                held_query.order_by(D.id).with_for_update(key_share=True) if is_pg else held_query
-            )
+    held: dict[str, str | None] = {
+        row.id: row.lease_token
+        for row in await conn.execute(
+            held_query.order_by(D.id).with_for_update(key_share=True) if is_pg else held_query
         )
-        .tuples()
-        .all()
-    )
+    }
     kept = [
         a for a in attempted if held.get(a.job.delivery_id) == a.job.lease_token and a.job.webhook_id in hooks
     ]

@@ -132,7 +132,7 @@ class Worker:
     async def _claim(self, limit: int) -> tuple[list[WorkItem], int, datetime | None]:
         """Claim, load and pace up to `limit` posts in one transaction; when fewer were due, also
         the next due time. Returns the items to publish and how many rows were claimed."""
-        async with self.database.session() as session:
+        async with self.database.writing(), self.database.session() as session:
             now = utcnow()
             claims = await claim_due(
                 session, now=now, limit=limit, lease=self.lease, worker_id=self.worker_id, exclude=self._held
@@ -217,7 +217,7 @@ class Worker:
     async def _record(self, batch: list[Outcome]) -> None:
         for attempt in range(3):
             try:
-                async with self.database.session() as session:
+                async with self.database.writing(), self.database.session() as session:
                     await self.recorder.record(session, batch)
                 return
             except Exception:
@@ -234,7 +234,7 @@ class Worker:
             if not held:
                 continue
             try:
-                async with self.database.session() as session:
+                async with self.database.writing(), self.database.session() as session:
                     await renew_leases(session, held, utcnow() + self.lease)
             except Exception:
                 log.exception("renewing %d leases failed; trying again", len(held))
