@@ -196,10 +196,11 @@ async def test_media_processing_failed(engine: Harness) -> None:
 
 
 async def test_processing_longer_than_the_lease(harness: Harness) -> None:
-    """The container stays IN_PROGRESS for several polls (3.5 s) while leases last one second:
-    the post waits as `pending` between polls, no worker holds it, and it is published once."""
+    """The container stays IN_PROGRESS for several polls (3.5 s) while leases last 1.5 s (a
+    renewal may take a second on a busy machine): the post waits as `pending` between polls, no
+    worker holds it, and it is published once."""
     harness.settings = harness.settings.model_copy(
-        update={"lease_seconds": 1.0, "platform_timeout_seconds": PATIENT}
+        update={"lease_seconds": 1.5, "platform_timeout_seconds": PATIENT}
     )
     harness.start_workers(2)
     user, _pid, group_id, got = await one_post(harness, "a slow container #sandbox:media-slow")
