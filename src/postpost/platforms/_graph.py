@@ -31,6 +31,7 @@ from postpost.platforms.base import (
     MediaFile,
     PlatformAdapter,
     PlatformError,
+    Profile,
     Published,
     PublishJob,
 )
@@ -280,7 +281,28 @@ class ContainerAdapter(GraphAdapter):
 
     State: ``started`` (epoch), ``items`` (the item containers: ``{"id", "upload", "uploaded"}``),
     ``container`` (the one to publish), ``polls``, ``recreated``.
+
+    `profile_fields` and `picture_field` name what ``GET /me`` reads; `profile_page` is the
+    public page of a username.
     """
+
+    profile_fields = "id,username,name"
+    picture_field = ""
+    profile_page = ""
+
+    async def read_profile(self, creds: Credentials) -> Profile:
+        """The account the token acts for (``GET /me``)."""
+        me = await self.call(creds, "GET", self.url(creds, "me"), params={"fields": self.profile_fields})
+        account = str(me.get("user_id") or me.get("id") or creds.account_id)
+        username = str(me.get("username") or "") or None
+        picture = me.get(self.picture_field)
+        return Profile(
+            account,
+            username=username,
+            display_name=str(me.get("name") or username or account),
+            avatar_url=str(picture) if picture else None,
+            profile_url=self.profile_page.format(username=username) if username else None,
+        )
 
     async def publish(self, job: PublishJob) -> Published | InProgress:
         state: dict[str, Any] = copy.deepcopy(dict(job.state or {}))

@@ -33,7 +33,6 @@ from postpost.platforms.base import (
     ErrorCode,
     MediaFile,
     PlatformError,
-    Profile,
     Published,
     PublishJob,
 )
@@ -133,6 +132,10 @@ DESCRIPTOR = PlatformDescriptor(
 class InstagramAdapter(_graph.ContainerAdapter):
     """Publishes photos, carousels, Reels and Stories through containers."""
 
+    profile_fields = "user_id,username,name,profile_picture_url"
+    picture_field = "profile_picture_url"
+    profile_page = "https://www.instagram.com/{username}/"
+
     descriptor = DESCRIPTOR
     title = "Instagram"
     subcodes = SUBCODES
@@ -140,21 +143,6 @@ class InstagramAdapter(_graph.ContainerAdapter):
     async def refresh(self, creds: Credentials) -> Credentials:
         """A fresh 60-day token (``GET /refresh_access_token?grant_type=ig_refresh_token``)."""
         return await self.refresh_long_lived(creds, "ig_refresh_token")
-
-    async def read_profile(self, creds: Credentials) -> Profile:
-        """The professional account the token acts for (``GET /me``)."""
-        fields = "user_id,username,name,profile_picture_url"
-        me = await self.call(creds, "GET", self.url(creds, "me"), params={"fields": fields})
-        account = str(me.get("user_id") or me.get("id") or creds.account_id)
-        username = str(me.get("username") or "") or None
-        picture = me.get("profile_picture_url")
-        return Profile(
-            account,
-            username=username,
-            display_name=str(me.get("name") or username or account),
-            avatar_url=str(picture) if picture else None,
-            profile_url=f"https://www.instagram.com/{username}/" if username else None,
-        )
 
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """``GET /me`` with the stored token."""

@@ -28,7 +28,6 @@ from postpost.platforms.base import (
     ErrorCode,
     MediaFile,
     PlatformError,
-    Profile,
     Published,
     PublishJob,
 )
@@ -104,6 +103,10 @@ DESCRIPTOR = PlatformDescriptor(
 class ThreadsAdapter(_graph.ContainerAdapter):
     """Publishes threads and reply chains through containers."""
 
+    profile_fields = "id,username,name,threads_profile_picture_url"
+    picture_field = "threads_profile_picture_url"
+    profile_page = "https://www.threads.net/@{username}"
+
     descriptor = DESCRIPTOR
     title = "Threads"
     version = "v1.0"
@@ -112,21 +115,6 @@ class ThreadsAdapter(_graph.ContainerAdapter):
     async def refresh(self, creds: Credentials) -> Credentials:
         """A fresh 60-day token (``GET /refresh_access_token?grant_type=th_refresh_token``)."""
         return await self.refresh_long_lived(creds, "th_refresh_token")
-
-    async def read_profile(self, creds: Credentials) -> Profile:
-        """The Threads user the token acts for (``GET /me``)."""
-        fields = "id,username,name,threads_profile_picture_url"
-        me = await self.call(creds, "GET", self.url(creds, "me"), params={"fields": fields})
-        account = str(me.get("id") or creds.account_id)
-        username = str(me.get("username") or "") or None
-        picture = me.get("threads_profile_picture_url")
-        return Profile(
-            account,
-            username=username,
-            display_name=str(me.get("name") or username or account),
-            avatar_url=str(picture) if picture else None,
-            profile_url=f"https://www.threads.net/@{username}" if username else None,
-        )
 
     async def check_connection(self, creds: Credentials) -> ConnectionCheck:
         """``GET /me`` with the stored token."""
